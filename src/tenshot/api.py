@@ -1,0 +1,226 @@
+"""scikit-learn style estimators.
+
+``Pretrainer`` learns a representation from unlabeled images (``fit`` never looks at
+``y``) and ``transform``s images into features; ``FewShotClassifier`` puts a probe on
+top, with its hyperparameters chosen by cross-validation on the labeled data it is
+given. Both follow sklearn's conventions: the constructor only stores arguments,
+learned state ends in ``_``.
+"""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from tenshot import __version__, io
+from tenshot.config import TrainConfig
+from tenshot.errors import CheckpointError, ConfigError, DataError
+from tenshot.methods.base import Method
+from tenshot.registry import DEFAULT_METHOD, get_method
+from tenshot.training import fit as engine_fit
+
+_TRAIN_FIELDS = set(TrainConfig.__dataclass_fields__)
+
+
+class Pretrainer(TransformerMixin, BaseEstimator):
+    """Pretrain a representation on unlabeled images, then ``transform`` images to features.
+
+    Parameters: ``method`` (see ``tenshot methods``), the engine's settings (epochs,
+    batch_size, lr, seed, max_train, accelerator, devices, strategy, precision,
+    progress), ``image_shape`` (C, H, W) to reshape flat 2-D input, and any option of the
+    method's config as a keyword (``Pretrainer("sparse-ae", latent_dim=1024)``).
+
+    Input: images (N, C, H, W) or (N, H, W), or flat vectors (N, D) -- read as
+    ``image_shape`` when given, else as (1, 1, D) -- as numpy arrays or tensors.
+    """
+
+    def __init__(
+        self,
+        method: str = DEFAULT_METHOD,
+        *,
+        epochs: int = 10,
+        batch_size: int = 128,
+        lr: float = 1e-3,
+        seed: int = 0,
+        max_train: int | None = None,
+        accelerator: str = "auto",
+        devices: str = "auto",
+        strategy: str = "auto",
+        precision: str = "32-true",
+        progress: bool = False,
+        image_shape: tuple[int, int, int] | None = None,
+        **method_params: Any,
+    ) -> None:
+        self.method = method
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.seed = seed
+        self.max_train = max_train
+        self.accelerator = accelerator
+        self.devices = devices
+        self.strategy = strategy
+        self.precision = precision
+        self.progress = progress
+        self.image_shape = image_shape
+        # Method options are parameters too (get_params/set_params/clone see them).
+        for key, value in method_params.items():
+            setattr(self, key, value)
+
+    # --- parameters ------------------------------------------------------------------
+    @classmethod
+    def _base_param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "method_params")]
+
+    def _method_param_names(self) -> list[str]:
+        base = set(self._base_param_names())
+        return sorted(k for k in vars(self) if k not in base and not k.startswith("_") and not k.endswith("_"))
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        names = self._base_param_names() + self._method_param_names()
+        return {name: getattr(self, name) for name in names}
+
+    def set_params(self, **params: Any) -> "Pretrainer":
+        for key, value in params.items():
+            setattr(self, key, value)
+        return self
+
+    def configs(self):
+        """(method class, method config, train config) from the current parameters."""
+        method_cls, config_cls = get_method(self.method)
+        method_config = config_cls.from_dict({k: getattr(self, k) for k in self._method_param_names()})
+        train = TrainConfig.from_dict(
+            {k: getattr(self, k) for k in self._base_param_names() if k in _TRAIN_FIELDS}
+        )
+        return method_cls, method_config, train
+
+    # --- data --------------------------------------------------------------------------
+    def _images(self, X: Any, reset: bool) -> torch.Tensor:
+        """Validate X (finite, numeric) and shape it (N, C, H, W) float32."""
+        if isinstance(X, torch.Tensor):
+            X = X.detach().cpu().numpy()
+        try:
+            arr = validate_data(self, X, reset=reset, allow_nd=True, dtype=np.float32, ensure_min_features=1)
+        except ValueError as exc:
+            raise DataError(str(exc)) from exc
+        if arr.ndim == 3:
+            arr = arr[:, None]
+        elif arr.ndim == 2:
+            shape = tuple(self.image_shape) if self.image_shape else (1, 1, arr.shape[1])
+            if int(np.prod(shape)) != arr.shape[1]:
+                raise DataError(f"image_shape {shape} does not hold {arr.shape[1]} features per row")
+            arr = arr.reshape(len(arr), *shape)
+        elif arr.ndim != 4:
+            raise DataError(f"expected images (N, C, H, W), (N, H, W) or vectors (N, D); got an array of shape {arr.shape}")
+        if not reset and tuple(arr.shape[1:]) != tuple(self.input_shape_):
+            raise DataError(
+                f"images of shape {tuple(arr.shape[1:])} given, but this representation was fitted on {tuple(self.input_shape_)}"
+            )
+        return torch.from_numpy(np.ascontiguousarray(arr))
+
+    # --- fit / transform ---------------------------------------------------------------
+    def fit(self, X: Any, y: Any = None, *, run_dir: str | Path | None = None, resume: bool = False) -> "Pretrainer":
+        """Learn the representation from X alone (``y`` is ignored: pretraining is unsupervised)."""
+        method_cls, method_config, train = self.configs()
+        x = self._images(X, reset=True)
+        self.input_shape_ = tuple(int(s) for s in x.shape[1:])
+        torch.manual_seed(train.seed)  # weight init is part of the seeded run
+        model = method_cls(method_config, self.input_shape_, train)
+        self.history_ = engine_fit(model, x, train, Path(run_dir) if run_dir else None, resume=resume)
+        self.model_ = model.cpu().eval()
+        return self
+
+    def _device(self) -> torch.device:
+        wants_gpu = self.accelerator in ("auto", "gpu", "cuda")
+        return torch.device("cuda" if wants_gpu and torch.cuda.is_available() else "cpu")
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Images -> features (N, D) float32 numpy array."""
+        check_is_fitted(self, "model_")
+        x = self._images(X, reset=False)
+        model = self.model_.to(self._device())
+        try:
+            return model.features(x).numpy()
+        finally:
+            self.model_ = model.cpu()
+
+    @property
+    def model(self) -> Method:
+        check_is_fitted(self, "model_")
+        return self.model_
+
+    # --- persistence -------------------------------------------------------------------
+    def run_config(self, data: str | None = None) -> dict[str, Any]:
+        _, method_config, train = self.configs()
+        return {
+            "tenshot": __version__,
+            "kind": "pretrain",
+            "method": self.method,
+            "method_config": method_config.to_dict(),
+            "train": train.to_dict(),
+            "input_shape": list(getattr(self, "input_shape_", []) or []),
+            "image_shape": list(self.image_shape) if self.image_shape else None,
+            "n_features_in": getattr(self, "n_features_in_", None),
+            "data": data,
+        }
+
+    def save(self, path: str | Path, data: str | None = None, metrics: dict[str, Any] | None = None) -> Path:
+        """Write ``path/config.json``, ``path/model.safetensors``, ``path/metrics.json``."""
+        check_is_fitted(self, "model_")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        io.write_json(path / io.CONFIG, {**self.run_config(data), "status": "done"})
+        io.save_weights(path / io.WEIGHTS, self.model_.state_dict())
+        record = {k: v for k, v in self.history_.items()}
+        io.update_metrics(path, {**record, **(metrics or {})})
+        return path
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> "Pretrainer":
+        train = {k: v for k, v in config.get("train", {}).items() if k in cls._base_param_names()}
+        shape = config.get("image_shape")
+        return cls(config["method"], **train, image_shape=tuple(shape) if shape else None, **config.get("method_config", {}))
+
+    @classmethod
+    def load(cls, path: str | Path, method: str | None = None) -> "Pretrainer":
+        """Load a run folder. With ``method``, refuse a run saved by another method."""
+        path = Path(path)
+        config = io.read_run_config(path)
+        saved = config["method"]
+        if method is not None and method != saved:
+            raise CheckpointError(f"{path} was saved by method {saved!r}, not {method!r}; load it as {saved!r}")
+        if config.get("kind", "pretrain") != "pretrain":
+            raise CheckpointError(f"{path} is a {config.get('kind')!r} run, not a pretrained representation")
+        try:
+            rep = cls.from_config(config)
+            method_cls, method_config, train = rep.configs()
+        except ConfigError as exc:
+            raise CheckpointError(f"{path / io.CONFIG} has an invalid configuration: {exc}") from None
+        shape = tuple(config.get("input_shape") or ())
+        if len(shape) != 3:
+            raise CheckpointError(f"{path / io.CONFIG} has no valid input_shape; the run folder is damaged")
+        model = method_cls(method_config, shape, train)
+        state = io.load_weights(path / io.WEIGHTS)
+        try:
+            model.load_state_dict(state, strict=True)
+        except RuntimeError as exc:
+            first = str(exc).splitlines()[0]
+            raise CheckpointError(f"{path / io.WEIGHTS} does not fit method {saved!r} with the saved config ({first})") from None
+        rep.model_ = model.eval()
+        rep.input_shape_ = shape
+        rep.n_features_in_ = int(config.get("n_features_in") or shape[0])
+        metrics_path = path / io.METRICS
+        rep.history_ = io.read_json(metrics_path) if metrics_path.exists() else {}
+        return rep
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.non_deterministic = False
+        tags.transformer_tags.preserves_dtype = ["float32"]  # the networks compute in float32
+        return tags

@@ -1,0 +1,196 @@
+"""`tenshot VERB ...`: thin; every verb parses, calls the Python API, prints.
+
+User errors (tenshot.errors) become one ``error: ...`` line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any, Literal, Union, get_args, get_origin
+
+from tenshot.config import Config, TrainConfig
+from tenshot.errors import ConfigError, TenshotError
+
+EXIT_USAGE = 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the contract's one-line error format."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(EXIT_USAGE, f"error: {message} (see `{self.prog} --help`)\n")
+
+
+# --- options from config dataclasses -------------------------------------------------------
+def _parse_tuple(item: type) -> typing.Callable[[str], tuple]:
+    def parse(text: str) -> tuple:
+        try:
+            return tuple(item(t) for t in text.split(",") if t.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected comma-separated {item.__name__} values, got {text!r}") from None
+    return parse
+
+
+def add_config_options(parser: argparse.ArgumentParser, config_cls: type[Config], skip: set[str] = frozenset()) -> None:
+    """One ``--option`` per dataclass field; only options the user gives are set
+    (``SUPPRESS``), so the config's own defaults stay the single source of defaults."""
+    types_ = config_cls.field_types()
+    for f in dataclasses.fields(config_cls):
+        if f.name in skip:
+            continue
+        tp = types_[f.name]
+        if get_origin(tp) in (Union, types.UnionType):
+            tp = next(a for a in get_args(tp) if a is not type(None))
+        kwargs: dict[str, Any] = {"default": argparse.SUPPRESS, "dest": f.name}
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+        help_ = f.metadata.get("help", "")
+        shown = ",".join(map(str, default)) if isinstance(default, tuple) else default
+        kwargs["help"] = f"{help_} (default: {shown})"
+        flag = "--" + f.name.replace("_", "-")
+        if tp is bool:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
+            continue
+        if get_origin(tp) is Literal or get_origin(tp) in (Union, types.UnionType):
+            choices = [c for a in ([tp] if get_origin(tp) is Literal else get_args(tp)) for c in get_args(a)]
+            kwargs["choices"] = choices
+        elif get_origin(tp) is tuple:
+            kwargs["type"] = _parse_tuple(get_args(tp)[0])
+            kwargs["metavar"] = "A,B,.."
+        else:
+            kwargs["type"] = tp
+        parser.add_argument(flag, **kwargs)
+
+
+def picked(args: argparse.Namespace, config_cls: type[Config]) -> dict[str, Any]:
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    return {k: v for k, v in vars(args).items() if k in names}
+
+
+def add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None:
+    p.add_argument("--data", required=required, default=None if required else "fashion-mnist",
+                   help="fashion-mnist, mnist, digits, idx:DIR, folder:DIR or npz:FILE")
+    p.add_argument("--data-dir", default=None, help="where to look for fashion-mnist/mnist IDX files first")
+
+
+# --- verbs ------------------------------------------------------------------------------------
+def cmd_methods(args: argparse.Namespace) -> int:
+    from tenshot.registry import METHODS, summary
+
+    width = max(map(len, METHODS))
+    for name in METHODS:
+        print(f"{name:<{width}}  {summary(name)}")
+    return 0
+
+
+def cmd_pretrain(args: argparse.Namespace) -> int:
+    from tenshot.workflows import pretrain
+
+    _, config_cls = _method_of(args)
+    run = pretrain(
+        args.method, args.data, Path(args.out), data_dir=args.data_dir, resume=args.resume, force=args.force,
+        train=picked(args, TrainConfig), method_options=picked(args, config_cls),
+    )
+    print(f"wrote {run}: config.json, model.safetensors, metrics.json")
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from tenshot.workflows import probe
+
+    out, table = probe(
+        args.source, args.data, data_dir=args.data_dir, labels_per_class=args.labels_per_class,
+        probes=args.probe, seeds=args.seeds, out=Path(args.out) if args.out else None,
+    )
+    print(table)
+    print(f"wrote {out} and {out.with_suffix('.png')}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from tenshot.workflows import demo
+
+    demo(Path(args.out), data=args.data, data_dir=args.data_dir, quick=args.quick, force=args.force, seed=args.seed)
+    return 0
+
+
+def _method_of(args: argparse.Namespace):
+    from tenshot.registry import get_method
+
+    return get_method(args.method)
+
+
+def build_parser(argv: list[str]) -> Parser:
+    from tenshot.registry import METHODS, DEFAULT_METHOD
+
+    parser = Parser(prog="tenshot", description="Learn a representation from unlabeled data, then the task from a few labels.")
+    verbs = parser.add_subparsers(dest="verb", required=True, parser_class=Parser, metavar="VERB")
+
+    p = verbs.add_parser("methods", help="list the methods")
+    p.set_defaults(func=cmd_methods)
+
+    p = verbs.add_parser("pretrain", help="learn a representation from unlabeled data (labels are never read)",
+                         description="Pretrain METHOD on the training images of --data; writes a run folder.")
+    p.add_argument("method", metavar="METHOD", help=f"one of: {', '.join(METHODS)}")
+    add_data_options(p)
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--force", action="store_true", help="replace the run in --out (only once the new one succeeds)")
+    add_config_options(p, TrainConfig)
+    # Method options depend on METHOD: add those of the method named on the command line.
+    method = argv[1] if len(argv) > 1 and argv[0] == "pretrain" and not argv[1].startswith("-") else None
+    if method in METHODS:
+        add_config_options(p.add_argument_group(f"{method} options"), METHODS[method][1])
+    p.set_defaults(func=cmd_pretrain)
+
+    p = verbs.add_parser("probe", help="few-label evaluation of a representation or a baseline",
+                         description="Label-efficiency protocol: for each labels-per-class and seed, fit the probe "
+                         "(hyperparameters by cross-validation on the labeled subset only) and score it once on the test set.")
+    p.add_argument("source", metavar="SOURCE", help="a run folder, or a baseline: pixels, pca, supervised")
+    add_data_options(p)
+    p.add_argument("--labels-per-class", default="1,5,10,100,all", help="comma list of counts and/or 'all' (default: 1,5,10,100,all)")
+    p.add_argument("--probe", default="linear", help="linear, knn, svm, or a comma list (default: linear)")
+    p.add_argument("--seeds", type=int, default=3, help="labeled subsets drawn per count (default: 3)")
+    p.add_argument("--out", default=None, help="JSON file to write (default: RUN/probe.json, or probe-SOURCE.json)")
+    p.set_defaults(func=cmd_probe)
+
+    p = verbs.add_parser("demo", help="the main job end to end with a summary table",
+                         description=f"Pretrain {DEFAULT_METHOD} on Fashion-MNIST (digits if it is not installed), then "
+                         "compare it with pixels, PCA and a supervised net at 1-100 labels per class.")
+    add_data_options(p, required=False)
+    p.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
+    p.add_argument("--quick", action="store_true", help="a much smaller run (a smoke test)")
+    p.add_argument("--force", action="store_true", help="replace an existing demo run")
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) > 1 and argv[0] == "pretrain" and not argv[1].startswith("-"):
+        from tenshot.registry import METHODS
+
+        if argv[1] not in METHODS:
+            print(f"error: unknown method {argv[1]!r}; run `tenshot methods` to list them", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        args = build_parser(argv).parse_args(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    try:
+        return int(args.func(args) or 0)
+    except TenshotError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted; a run in progress can be continued with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

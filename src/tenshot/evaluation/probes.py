@@ -1,0 +1,178 @@
+"""Probes: the small classifiers fitted on frozen features from a few labels.
+
+``make_probe`` returns an unfitted scikit-learn estimator that *selects its own
+hyperparameter* (C or k) on the labeled set it is fitted on -- nothing else. That is
+the no-peeking rule: the test split is never a model-selection set. The protocol
+(``tenshot.evaluation.protocol``) scores the predictions once, afterwards.
+
+How the hyperparameter is chosen depends on how many labels each class has:
+
+========================  ==================================================
+labels per class          selection
+========================  ==================================================
+1                         none possible: fixed defaults (C=1, k=1)
+2 .. 500                  grid search, StratifiedKFold(min(5, n)), shuffled
+> 500 or ``None`` (all)   grid search on one stratified 10% hold-out (a 5-fold
+                          search over 60k x 1000-d features is too slow on CPU)
+========================  ==================================================
+
+Shapes: probes are fitted on ``X`` (n_labeled, d) float features and ``y``
+(n_labeled,) int labels; ``predict`` maps (m, d) -> (m,).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Final
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, StratifiedShuffleSplit
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import Normalizer, StandardScaler
+from sklearn.svm import LinearSVC
+
+from tenshot.errors import ConfigError
+
+PROBES: Final = ("linear", "knn", "svm")
+
+#: Above this many labels per class, one hold-out split replaces k-fold CV (speed).
+LARGE_PER_CLASS: Final = 500
+#: Fraction of the labeled set held out for selection in the large regime.
+HOLDOUT_FRACTION: Final = 0.1
+
+C_GRID_LINEAR: Final = tuple(float(c) for c in np.logspace(-3, 2, 6))  # 1e-3 .. 1e2
+C_GRID_SVM: Final = tuple(float(c) for c in np.logspace(-4, 1, 6))  # 1e-4 .. 1e1
+K_GRID: Final = (1, 3, 5, 10, 20)
+
+# The value used when there is nothing to cross-validate on (1 label per class).
+DEFAULTS: Final = {"linear": {"C": 1.0}, "svm": {"C": 1.0}, "knn": {"k": 1}}
+
+# Public hyperparameter name -> the pipeline parameter it sets.
+_PARAM = {"linear": ("C", "clf__C"), "svm": ("C", "clf__C"), "knn": ("k", "clf__n_neighbors")}
+
+
+def check_probe(name: str) -> str:
+    """Return ``name`` if it is a known probe, else raise ConfigError listing the choices."""
+    if name not in PROBES:
+        raise ConfigError(f"unknown probe {name!r}: choose one of {', '.join(PROBES)}")
+    return name
+
+
+def _pipeline(name: str) -> Pipeline:
+    """The probe itself, with its default hyperparameter."""
+    if name == "linear":
+        # lbfgs on standardised features is multinomial (softmax) regression; 2000
+        # iterations so that the weakly regularised end of the grid converges.
+        clf: BaseEstimator = LogisticRegression(C=DEFAULTS["linear"]["C"], max_iter=2000)
+        return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+    if name == "svm":
+        clf = LinearSVC(C=DEFAULTS["svm"]["C"], penalty="l2", dual="auto", max_iter=5000)
+        return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+    # kNN: on L2-normalised rows euclidean distance ranks neighbours exactly as cosine
+    # similarity does (|a-b|^2 = 2 - 2 cos), and lets sklearn use its fast paths.
+    # Distance weighting makes ties and large k degrade gracefully.
+    clf = KNeighborsClassifier(n_neighbors=DEFAULTS["knn"]["k"], weights="distance")
+    return Pipeline([("norm", Normalizer(norm="l2")), ("clf", clf)])
+
+
+def _splitter(n_per_class: int | None, seed: int) -> StratifiedKFold | StratifiedShuffleSplit:
+    if n_per_class is None or n_per_class > LARGE_PER_CLASS:
+        return StratifiedShuffleSplit(n_splits=1, test_size=HOLDOUT_FRACTION, random_state=seed)
+    return StratifiedKFold(n_splits=min(5, n_per_class), shuffle=True, random_state=seed)
+
+
+def knn_grid(n_per_class: int | None) -> list[int]:
+    """The k values worth trying when every class has ``n_per_class`` labels.
+
+    A CV-training fold keeps ``n - ceil(n / n_splits)`` labels of each class; k is capped
+    there so a neighbourhood can always be filled by a single class (and so k can never
+    exceed a fold's size, which would make kNN fail). ``None`` (all labels) = large.
+    """
+    if n_per_class is None or n_per_class > LARGE_PER_CLASS:
+        return list(K_GRID)  # hundreds of labels per class: every k fits
+    if n_per_class < 2:
+        return [DEFAULTS["knn"]["k"]]
+    n_splits = min(5, n_per_class)
+    fold_per_class = n_per_class - math.ceil(n_per_class / n_splits)
+    return [k for k in K_GRID if k <= fold_per_class] or [1]
+
+
+def make_probe(name: str, n_per_class: int | None, seed: int) -> BaseEstimator:
+    """An unfitted probe that picks its hyperparameter on the data it is fitted on.
+
+    Args:
+        name: one of ``PROBES`` ("linear", "knn", "svm").
+        n_per_class: labels of the *smallest* class in the labeled set it will be fitted
+            on; ``None`` means "all labels" (treated as large).
+        seed: seeds the CV shuffling, so results are reproducible per split seed.
+
+    Returns:
+        A ``GridSearchCV`` over a Pipeline (refit on the whole labeled set with the best
+        value), or for 1 label per class the bare Pipeline with defaults. Pass the fitted
+        result to ``describe_selection`` for what was chosen.
+
+    Raises:
+        ConfigError: unknown probe name or ``n_per_class < 1``.
+    """
+    check_probe(name)
+    if n_per_class is not None and n_per_class < 1:
+        raise ConfigError(f"n_per_class must be >= 1 (or None for all labels), got {n_per_class}")
+    pipe = _pipeline(name)
+    if n_per_class == 1:
+        return pipe  # nothing to hold out: one example per class must train the probe
+    grid = knn_grid(n_per_class) if name == "knn" else list(C_GRID_LINEAR if name == "linear" else C_GRID_SVM)
+    return GridSearchCV(
+        pipe,
+        {_PARAM[name][1]: grid},
+        cv=_splitter(n_per_class, seed),
+        scoring="accuracy",
+        refit=True,
+        n_jobs=None,  # the machine is shared and small; parallelism belongs to the caller
+        error_score="raise",
+    )
+
+
+def _probe_name(pipe: Pipeline) -> str:
+    clf = pipe.named_steps["clf"]
+    if isinstance(clf, LogisticRegression):
+        return "linear"
+    if isinstance(clf, LinearSVC):
+        return "svm"
+    return "knn"
+
+
+def describe_selection(fitted: BaseEstimator) -> dict[str, Any]:
+    """What a fitted probe from ``make_probe`` chose, as a JSON-ready dict.
+
+    E.g. ``{"C": 0.1, "cv_accuracy": 0.87, "selection": "5-fold stratified CV on the
+    labeled set"}`` or ``{"k": 1, "selection": "fixed default: ..."}``.
+    """
+    if isinstance(fitted, GridSearchCV):
+        if not hasattr(fitted, "best_params_"):
+            raise ConfigError("describe_selection needs a fitted probe: call .fit(X, y) first")
+        name = _probe_name(fitted.estimator)
+        key, param = _PARAM[name]
+        cv = fitted.cv
+        how = (
+            f"{cv.get_n_splits()}-fold stratified CV on the labeled set"
+            if isinstance(cv, StratifiedKFold)
+            else f"stratified {HOLDOUT_FRACTION:.0%} hold-out of the labeled set"
+        )
+        value = fitted.best_params_[param]
+        return {
+            key: int(value) if key == "k" else float(value),
+            "cv_accuracy": round(float(fitted.best_score_), 4),
+            "selection": how,
+        }
+    if isinstance(fitted, Pipeline):
+        name = _probe_name(fitted)
+        key, param = _PARAM[name]
+        value = fitted.get_params()[param]
+        return {
+            key: int(value) if key == "k" else float(value),
+            "selection": "fixed default: 1 label per class leaves nothing to cross-validate on",
+        }
+    raise ConfigError(f"describe_selection expects a probe from make_probe, got {type(fitted).__name__}")

@@ -1,0 +1,71 @@
+"""The small base every method stands on.
+
+A method is a LightningModule that owns *what* is learned and its update rule
+(``losses``, or ``training_step`` for methods with several optimizers); the engine
+(``tenshot.training``) owns the loop, devices, checkpoints and logging.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import lightning as L
+import torch
+
+from tenshot.config import Config, TrainConfig
+
+
+class Method(L.LightningModule):
+    """Base of all representation learners.
+
+    Subclasses set ``Config`` and implement ``losses`` (a dict of scalar tensors with a
+    ``"loss"`` entry, the one that is minimised) and ``encode`` (images -> features).
+    """
+
+    Config: ClassVar[type[Config]]
+
+    def __init__(self, config: Config, input_shape: tuple[int, int, int], train: TrainConfig | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.train_config = train or TrainConfig()
+
+    # --- what a method defines -------------------------------------------------------
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) -> features (N, D) for probes; called in eval mode, no grad."""
+        raise NotImplementedError
+
+    def total_epochs(self, epochs: int) -> int:
+        """How many epochs ``--epochs N`` means in all (greedy methods train per layer)."""
+        return epochs
+
+    # --- Lightning hooks ---------------------------------------------------------------
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        terms = self.losses(batch[0])
+        self.log_terms(terms)
+        return terms["loss"]
+
+    def log_terms(self, terms: dict[str, torch.Tensor], prefix: str = "train") -> None:
+        self.log_dict(
+            {f"{prefix}/{k}": v.detach() for k, v in terms.items()},
+            on_step=False, on_epoch=True, prog_bar=False,
+        )
+        self.log(f"{prefix}_loss", terms["loss"].detach(), on_step=True, on_epoch=False, prog_bar=True, logger=False)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.parameters(), lr=self.train_config.lr, weight_decay=self.train_config.weight_decay)
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
+        """``encode`` over a large tensor in batches, in eval mode, on the module's device."""
+        was_training = self.training
+        self.eval()
+        try:
+            device = next(self.parameters()).device
+            parts = [self.encode(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
+        finally:
+            self.train(was_training)
+        return torch.cat(parts) if parts else torch.empty(0)

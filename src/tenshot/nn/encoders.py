@@ -1,0 +1,214 @@
+"""Encoders and decoders shared by every method.
+
+An encoder maps images (N, C, H, W) to a code (N, latent_dim) and can also return the
+activations of each hidden block (``features``): probing several layers is often better
+than probing the code alone, and GAN discriminators use the same mechanism.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+Activation = Literal["relu", "leaky_relu", "sigmoid", "tanh", "none"]
+
+
+def activation(name: Activation) -> nn.Module:
+    return {
+        "relu": nn.ReLU(),
+        "leaky_relu": nn.LeakyReLU(0.2),
+        "sigmoid": nn.Sigmoid(),
+        "tanh": nn.Tanh(),
+        "none": nn.Identity(),
+    }[name]
+
+
+def conv_sizes(height: int, width: int, n_blocks: int) -> list[tuple[int, int]]:
+    """Spatial size after each stride-2 block (kernel 3, padding 1): ceil(size / 2)."""
+    sizes = [(height, width)]
+    for _ in range(n_blocks):
+        h, w = sizes[-1]
+        sizes.append(((h + 1) // 2, (w + 1) // 2))
+    return sizes
+
+
+class Encoder(nn.Module):
+    """Base: ``forward`` gives the code; ``features`` gives [block_1, ..., block_n, code]."""
+
+    latent_dim: int
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x)[-1]
+
+
+class MLPEncoder(Encoder):
+    """Flatten -> [Linear -> act] * len(hidden) -> Linear -> code_activation."""
+
+    def __init__(
+        self,
+        in_shape: tuple[int, ...],
+        latent_dim: int,
+        hidden: tuple[int, ...] = (512, 256),
+        act: Activation = "relu",
+        code_activation: Activation = "none",
+    ) -> None:
+        super().__init__()
+        dims = [math.prod(in_shape), *hidden]
+        self.blocks = nn.ModuleList(
+            nn.Sequential(nn.Linear(a, b), activation(act)) for a, b in zip(dims[:-1], dims[1:])
+        )
+        self.code = nn.Sequential(nn.Linear(dims[-1], latent_dim), activation(code_activation))
+        self.latent_dim = latent_dim
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        h = x.flatten(1)
+        out = []
+        for block in self.blocks:
+            h = block(h)
+            out.append(h)
+        out.append(self.code(h))
+        return out
+
+
+class MLPDecoder(nn.Module):
+    """Mirror of MLPEncoder; returns logits shaped like the input image."""
+
+    def __init__(
+        self,
+        out_shape: tuple[int, ...],
+        latent_dim: int,
+        hidden: tuple[int, ...] = (512, 256),
+        act: Activation = "relu",
+    ) -> None:
+        super().__init__()
+        dims = [latent_dim, *reversed(hidden)]
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), activation(act)]
+        layers.append(nn.Linear(dims[-1], math.prod(out_shape)))
+        self.net = nn.Sequential(*layers)
+        self.out_shape = tuple(out_shape)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z).view(-1, *self.out_shape)
+
+
+class ConvEncoder(Encoder):
+    """Stride-2 conv blocks (no pooling: the net learns its own downsampling), then a
+    linear code. ``width`` channels in the first block, doubled in each next one.
+
+    (N, C, H, W) -> blocks (N, width * 2**i, ceil(H / 2**(i+1)), ...) -> code (N, latent_dim)
+    """
+
+    def __init__(
+        self,
+        in_shape: tuple[int, int, int],
+        latent_dim: int,
+        width: int = 32,
+        n_blocks: int = 2,
+        act: Activation = "relu",
+        code_activation: Activation = "none",
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        channels = [in_shape[0]] + [width * 2**i for i in range(n_blocks)]
+        self.blocks = nn.ModuleList()
+        for i, (a, b) in enumerate(zip(channels[:-1], channels[1:])):
+            # DCGAN practice: no batch norm on the first block, which sees raw pixels.
+            norm = nn.BatchNorm2d(b) if batch_norm and i > 0 else nn.Identity()
+            self.blocks.append(nn.Sequential(nn.Conv2d(a, b, 3, stride=2, padding=1), norm, activation(act)))
+        h, w = conv_sizes(in_shape[1], in_shape[2], n_blocks)[-1]
+        self.code = nn.Sequential(nn.Flatten(), nn.Linear(channels[-1] * h * w, latent_dim), activation(code_activation))
+        self.latent_dim = latent_dim
+
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        out = []
+        h = x
+        for block in self.blocks:
+            h = block(h)
+            out.append(h)
+        out.append(self.code(h))
+        return out
+
+
+class ConvDecoder(nn.Module):
+    """Mirror of ConvEncoder: linear -> (C, h, w) -> transposed convs -> logits (N, C, H, W)."""
+
+    def __init__(
+        self,
+        out_shape: tuple[int, int, int],
+        latent_dim: int,
+        width: int = 32,
+        n_blocks: int = 2,
+        act: Activation = "relu",
+        batch_norm: bool = False,
+    ) -> None:
+        super().__init__()
+        sizes = conv_sizes(out_shape[1], out_shape[2], n_blocks)
+        channels = [out_shape[0]] + [width * 2**i for i in range(n_blocks)]
+        top = channels[-1]
+        self.top_shape = (top, *sizes[-1])
+        self.fc = nn.Sequential(nn.Linear(latent_dim, math.prod(self.top_shape)), activation(act))
+        layers: list[nn.Module] = []
+        for i in reversed(range(n_blocks)):
+            (h_in, w_in), (h_out, w_out) = sizes[i + 1], sizes[i]
+            # output_padding makes each transposed conv land exactly on the encoder's size.
+            pad = (h_out - (2 * h_in - 1), w_out - (2 * w_in - 1))
+            layers.append(nn.ConvTranspose2d(channels[i + 1], channels[i], 3, stride=2, padding=1, output_padding=pad))
+            if i > 0:
+                layers += [nn.BatchNorm2d(channels[i]) if batch_norm else nn.Identity(), activation(act)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(self.fc(z).view(-1, *self.top_shape))
+
+
+def pooled_features(activations: list[torch.Tensor], grid: int = 4, pool: Literal["max", "avg"] = "max") -> torch.Tensor:
+    """Concatenate activations: 4-D maps are pooled to a ``grid`` x ``grid`` map and
+    flattened (Radford et al. 2015, sec. 5.1); 2-D ones are kept as they are.
+
+    list of (N, C_i, H_i, W_i) or (N, D_i) -> (N, sum_i C_i * grid**2 or D_i)
+    """
+    parts = []
+    for a in activations:
+        if a.dim() == 4:
+            size = (min(grid, a.shape[2]), min(grid, a.shape[3]))
+            a = F.adaptive_max_pool2d(a, size) if pool == "max" else F.adaptive_avg_pool2d(a, size)
+        parts.append(a.flatten(1))
+    return torch.cat(parts, dim=1)
+
+
+def build_encoder(
+    kind: Literal["mlp", "conv"],
+    in_shape: tuple[int, int, int],
+    latent_dim: int,
+    *,
+    hidden: tuple[int, ...] = (512, 256),
+    width: int = 32,
+    n_blocks: int = 2,
+    code_activation: Activation = "none",
+) -> Encoder:
+    if kind == "mlp":
+        return MLPEncoder(in_shape, latent_dim, hidden, code_activation=code_activation)
+    return ConvEncoder(in_shape, latent_dim, width, n_blocks, code_activation=code_activation)
+
+
+def build_decoder(
+    kind: Literal["mlp", "conv"],
+    out_shape: tuple[int, int, int],
+    latent_dim: int,
+    *,
+    hidden: tuple[int, ...] = (512, 256),
+    width: int = 32,
+    n_blocks: int = 2,
+) -> nn.Module:
+    if kind == "mlp":
+        return MLPDecoder(out_shape, latent_dim, hidden)
+    return ConvDecoder(out_shape, latent_dim, width, n_blocks)

@@ -1,0 +1,37 @@
+"""METHODS: method name -> (method class, config class). The one place a method is looked up."""
+
+from __future__ import annotations
+
+from tenshot.config import Config
+from tenshot.errors import ConfigError
+from tenshot.methods.autoencoder import (
+    AutoencoderConfig, Autoencoder, DenoisingAEConfig, DenoisingAutoencoder, SparseAEConfig, SparseAutoencoder,
+)
+from tenshot.methods.base import Method
+from tenshot.methods.stacked import StackedAEConfig, StackedAutoencoder
+
+METHODS: dict[str, tuple[type[Method], type[Config]]] = {
+    # autoencoders
+    "autoencoder": (Autoencoder, AutoencoderConfig),
+    "sparse-ae": (SparseAutoencoder, SparseAEConfig),
+    "denoising-ae": (DenoisingAutoencoder, DenoisingAEConfig),
+    "stacked-ae": (StackedAutoencoder, StackedAEConfig),
+    # generative models
+    # semi-supervised
+    # self-supervised
+}
+
+DEFAULT_METHOD = "denoising-ae"
+
+
+def get_method(name: str) -> tuple[type[Method], type[Config]]:
+    try:
+        return METHODS[name]
+    except KeyError:
+        raise ConfigError(f"unknown method {name!r}; run `tenshot methods` to list them ({', '.join(METHODS)})") from None
+
+
+def summary(name: str) -> str:
+    """The first line of the method class's docstring."""
+    doc = (get_method(name)[0].__doc__ or "").strip()
+    return doc.splitlines()[0] if doc else ""

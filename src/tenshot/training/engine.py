@@ -1,0 +1,137 @@
+"""The training engine: a thin layer over Lightning's Trainer.
+
+It turns a TrainConfig into Trainer flags (devices, strategy, precision), adds the
+NaN guard, per-epoch history, checkpoints and a CSV log for run folders, and checks one
+batch before training so a wrong configuration fails in a second, not after an epoch.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.loggers import CSVLogger
+from torch.utils.data import DataLoader, TensorDataset
+
+from tenshot.config import TrainConfig
+from tenshot.errors import CheckpointError, ConfigError, TrainingError
+from tenshot.methods.base import Method
+from tenshot.training.callbacks import History, NaNGuard
+
+CHECKPOINTS = "checkpoints"
+LAST = "last.ckpt"
+
+
+def parse_devices(devices: str) -> Any:
+    """'auto' -> 'auto'; '2' -> 2; '0,1' -> [0, 1] (Lightning's forms)."""
+    text = str(devices).strip()
+    if text == "auto":
+        return text
+    try:
+        if "," in text:
+            return [int(d) for d in text.split(",") if d]
+        return int(text)
+    except ValueError:
+        raise ConfigError(f"--devices {devices!r} is not valid; use auto, a count such as 2, or a list such as 0,1") from None
+
+
+def seeded_subset(x: torch.Tensor, n: int | None, seed: int) -> torch.Tensor:
+    """At most ``n`` rows of x, chosen with ``seed`` (the same subset for the same seed)."""
+    if n is None or n >= len(x):
+        return x
+    idx = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:n]
+    return x[idx.sort().values]
+
+
+def check_first_batch(method: Method, x: torch.Tensor) -> None:
+    """Run the loss on two examples before training (pythae's check): a shape or option
+    mismatch then fails at once with a message that says what to check."""
+    method.train()
+    try:
+        with torch.no_grad():
+            terms = method.losses(x[: min(len(x), 2)])
+    except TrainingError:
+        raise
+    except (RuntimeError, ValueError, IndexError) as exc:
+        raise ConfigError(
+            f"{type(method).__name__} fails on the first batch of shape {tuple(x.shape[1:])}: {exc}. "
+            "Check that the method options fit this data (image size, channels, encoder)"
+        ) from exc
+    if "loss" not in terms:
+        raise TrainingError(f"{type(method).__name__}.losses() must return a 'loss' entry")
+
+
+def make_trainer(train: TrainConfig, max_epochs: int, run_dir: Path | None, callbacks: list[L.Callback]) -> L.Trainer:
+    if run_dir is not None:
+        callbacks = callbacks + [
+            ModelCheckpoint(
+                dirpath=run_dir / CHECKPOINTS, filename="epoch{epoch:03d}", auto_insert_metric_name=False,
+                save_top_k=-1, every_n_epochs=train.checkpoint_every, save_last=True,
+            )
+        ]
+    # logs/version_N/metrics.csv: a resumed run gets a new version instead of overwriting.
+    logger = CSVLogger(save_dir=str(run_dir), name="logs") if run_dir is not None else False
+    return L.Trainer(
+        max_epochs=max_epochs,
+        accelerator=train.accelerator,
+        devices=parse_devices(train.devices),
+        strategy=train.strategy,
+        precision=train.precision,  # type: ignore[arg-type]
+        deterministic="warn",  # same seed on CPU -> same metrics
+        callbacks=callbacks,
+        logger=logger,
+        enable_checkpointing=run_dir is not None,
+        enable_progress_bar=train.progress,
+        enable_model_summary=False,
+        log_every_n_steps=50,
+        default_root_dir=str(run_dir) if run_dir else None,
+    )
+
+
+def fit(method: Method, x: torch.Tensor, train: TrainConfig, run_dir: Path | None = None, resume: bool = False) -> dict[str, Any]:
+    """Train ``method`` on images ``x`` (N, C, H, W); returns the training record
+    (per-epoch curves, final losses, seconds, samples). With ``run_dir``: checkpoints
+    every epoch in ``run_dir/checkpoints`` and a CSV log in ``run_dir/logs``."""
+    if train.threads:
+        torch.set_num_threads(train.threads)
+    L.seed_everything(train.seed, workers=True, verbose=False)
+    x = seeded_subset(x, train.max_train, train.seed)
+    method.train_config = train
+    check_first_batch(method, x)
+    L.seed_everything(train.seed, workers=True, verbose=False)  # the check must not shift the stream
+
+    ckpt_path = None
+    if resume:
+        ckpt_path = (run_dir / CHECKPOINTS / LAST) if run_dir else None
+        if ckpt_path is None or not ckpt_path.exists():
+            raise CheckpointError(f"nothing to resume: {ckpt_path} does not exist; start the run without --resume")
+
+    loader = DataLoader(
+        TensorDataset(x), batch_size=train.batch_size, shuffle=True, num_workers=train.num_workers,
+        generator=torch.Generator().manual_seed(train.seed), persistent_workers=train.num_workers > 0,
+    )
+    history = History()
+    hint = str(run_dir / CHECKPOINTS) if run_dir else None
+    trainer = make_trainer(train, method.total_epochs(train.epochs), run_dir, [NaNGuard(hint), history])
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", ".*does not have many workers.*")
+        warnings.filterwarnings("ignore", ".*number of training batches.*")
+        warnings.filterwarnings("ignore", ".*exists and is not empty.*")
+        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+        trainer.fit(method, loader, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
+    seconds = time.perf_counter() - start
+    final = history.epochs[-1] if history.epochs else {}
+    return {
+        "epochs": trainer.current_epoch,
+        "train_samples": len(x),
+        "train_seconds": round(seconds, 3),
+        "final": {k: v for k, v in final.items() if k != "epoch"},
+        "curves": history.epochs,
+    }

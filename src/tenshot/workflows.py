@@ -1,0 +1,180 @@
+"""End-to-end jobs behind the CLI verbs, usable from Python as they are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from tenshot import io
+from tenshot.api import Pretrainer
+from tenshot.config import TrainConfig
+from tenshot.data import Dataset, load_dataset
+from tenshot.data.splits import parse_labels_per_class
+from tenshot.errors import CheckpointError, ConfigError, DataError
+
+BASELINES = ("pixels", "pca", "supervised")
+# Engine settings that may change when a run is resumed; the rest is fixed by the run.
+RESUMABLE = {"epochs", "accelerator", "devices", "strategy", "precision", "progress", "threads", "num_workers", "checkpoint_every"}
+
+
+def pretrain(
+    method: str,
+    data: str | Dataset,
+    out: Path,
+    *,
+    data_dir: str | None = None,
+    resume: bool = False,
+    force: bool = False,
+    train: dict[str, Any] | None = None,
+    method_options: dict[str, Any] | None = None,
+) -> Path:
+    """Pretrain ``method`` on the training images of ``data`` (labels unused) into run folder ``out``."""
+    train, method_options = dict(train or {}), dict(method_options or {})
+    out = Path(out)
+    if resume:
+        saved = io.read_run_config(out)
+        if saved["method"] != method:
+            raise CheckpointError(f"{out} was saved by method {saved['method']!r}, not {method!r}; resume it as {saved['method']!r}")
+        fixed = sorted((set(train) - RESUMABLE) | set(method_options))
+        if fixed:
+            raise ConfigError(f"{', '.join(fixed)} cannot change when resuming; drop them or start a new run with --force")
+        rep = Pretrainer.from_config(saved).set_params(**train)
+    else:
+        rep = Pretrainer(method, **train, **method_options)
+    rep.configs()  # validate every option before touching the output folder
+    ds = load_dataset(data, data_dir) if isinstance(data, str) else data
+    data_name = data if isinstance(data, str) else ds.name
+    with io.output_run(out, resume=resume, force=force) as run_dir:
+        rep.input_shape_ = ds.input_shape
+        io.write_json(run_dir / io.CONFIG, {**rep.run_config(data_name), "status": "running"})
+        del rep.input_shape_
+        rep.fit(ds.x_train, run_dir=run_dir, resume=resume)
+        rep.save(run_dir, data=data_name)
+    return out
+
+
+def make_source(source: str, data_dir: str | None = None):
+    """A run folder -> its frozen features; 'pixels' / 'pca' / 'supervised' -> a baseline."""
+    from tenshot.evaluation import FeatureSource, pca_source, pixels_source
+    from tenshot.evaluation.supervised import SupervisedSource
+
+    if source == "pixels":
+        return pixels_source()
+    if source == "pca":
+        return pca_source()
+    if source == "supervised":
+        return SupervisedSource()
+    path = Path(source)
+    if not path.exists():
+        raise CheckpointError(f"no such run folder: {source}; pass a run folder or a baseline ({', '.join(BASELINES)})")
+    rep = Pretrainer.load(path)
+    return FeatureSource(path.name or str(path), rep.transform)
+
+
+def _labels(labels_per_class: str | Iterable[int | None]) -> list[int | None]:
+    return parse_labels_per_class(labels_per_class) if isinstance(labels_per_class, str) else list(labels_per_class)
+
+
+def _probes(probes: str | Iterable[str]) -> tuple[str, ...]:
+    from tenshot.evaluation import PROBES
+
+    names = tuple(p.strip() for p in probes.split(",")) if isinstance(probes, str) else tuple(probes)
+    bad = [p for p in names if p not in PROBES]
+    if bad or not names:
+        raise ConfigError(f"unknown probe {', '.join(bad) or '(none)'}; use {', '.join(PROBES)} or a comma list")
+    return names
+
+
+def probe(
+    source: str,
+    data: str | Dataset,
+    *,
+    data_dir: str | None = None,
+    labels_per_class: str | Iterable[int | None] = "1,5,10,100,all",
+    probes: str | Iterable[str] = "linear",
+    seeds: int = 3,
+    out: Path | None = None,
+) -> tuple[Path, str]:
+    """Run the label-efficiency protocol on one source; write the contract JSON and a plot."""
+    from tenshot.evaluation import label_efficiency, plot_label_efficiency, probe_report
+
+    lpc, probe_names = _labels(labels_per_class), _probes(probes)
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    src = make_source(source, data_dir)
+    ds = load_dataset(data, data_dir) if isinstance(data, str) else data
+    data_name = data if isinstance(data, str) else ds.name
+    if out is None:
+        out = Path(source) / "probe.json" if Path(source).is_dir() else Path(f"probe-{source}.json")
+    results = label_efficiency(ds, [src], labels_per_class=lpc, probes=probe_names, seeds=seeds)
+    io.write_json(out, probe_report(src.name, data_name, results))
+    plot_label_efficiency(results, out.with_suffix(".png"))
+    return out, results_table(results)
+
+
+def results_table(results: list[dict[str, Any]]) -> str:
+    """A Markdown table: one row per (source, probe), one column per labels-per-class."""
+    columns = list(dict.fromkeys(r["labels_per_class"] for r in results))
+    rows: dict[tuple[str, str], dict[Any, str]] = {}
+    for r in results:
+        cell = f"{100 * r['accuracy_mean']:.1f} ± {100 * r['accuracy_std']:.1f}"
+        rows.setdefault((r["source"], r["probe"]), {})[r["labels_per_class"]] = cell
+    head = "| source | probe | " + " | ".join(f"{c}/class" for c in columns) + " |"
+    rule = "|" + "---|" * (len(columns) + 2)
+    lines = [head, rule]
+    for (source, probe_name), cells in rows.items():
+        lines.append(f"| {source} | {probe_name} | " + " | ".join(cells.get(c, "-") for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def demo(
+    out: Path = Path("runs/demo"),
+    *,
+    data: str | None = None,
+    data_dir: str | None = None,
+    quick: bool = False,
+    force: bool = False,
+    seed: int = 0,
+    log=print,
+) -> dict[str, Any]:
+    """The main job: pretrain the default method on unlabeled images, then compare it with
+    pixels, PCA and a supervised net at a few labels per class. Writes ``out`` with the
+    run, ``label_efficiency.json`` and ``label_efficiency.png``."""
+    from tenshot.evaluation import FeatureSource, label_efficiency, pca_source, pixels_source, plot_label_efficiency
+    from tenshot.evaluation.supervised import SupervisedSource
+    from tenshot.registry import DEFAULT_METHOD
+
+    out = Path(out)
+    if data is None:
+        try:
+            ds = load_dataset("fashion-mnist", data_dir, download=False)
+            data = "fashion-mnist"
+        except DataError as exc:
+            log(f"Fashion-MNIST is not installed ({exc}); running the demo on scikit-learn's digits instead.")
+            data, ds = "digits", load_dataset("digits")
+    else:
+        ds = load_dataset(data, data_dir)
+    if not ds.labeled or ds.x_test is None:
+        raise DataError(f"the demo needs labeled data with a test split; {data} has none")
+    big = ds.input_shape[1] >= 16
+    train = {"epochs": 1 if quick else 8, "seed": seed, "max_train": (2000 if quick else 30000) if big else None, "threads": None}
+    lpc: list[int | None] = [1, 10] if quick else [1, 5, 10, 100]
+    seeds = 1 if quick else 3
+    log(f"1/3 pretraining {DEFAULT_METHOD} on {min(len(ds.x_train), train['max_train'] or 10**9)} unlabeled {data} images ...")
+    pretrain(DEFAULT_METHOD, ds, out, force=force, train=train)
+    rep = Pretrainer.load(out)
+    log(f"2/3 label-efficiency: {lpc} labels per class x {seeds} seeds, linear probe (C by cross-validation) ...")
+    sources = [
+        FeatureSource(DEFAULT_METHOD, rep.transform),
+        pixels_source(),
+        pca_source(),
+        SupervisedSource(max_epochs=30 if quick else 100),
+    ]
+    results = label_efficiency(ds, sources, labels_per_class=lpc, probes=("linear",), seeds=seeds)
+    io.write_json(out / "label_efficiency.json", {"source": DEFAULT_METHOD, "data": data, "results": results})
+    plot_label_efficiency(results, out / "label_efficiency.png")
+    io.update_metrics(out, {"label_efficiency": results})
+    log("3/3 test accuracy (%), mean ± std over seeds:")
+    log(results_table(results))
+    log(f"wrote {out}/ (run, label_efficiency.json, label_efficiency.png)")
+    return {"data": data, "results": results}
