@@ -31,9 +31,8 @@ _TRAIN_FIELDS = set(TrainConfig.__dataclass_fields__)
 class Pretrainer(TransformerMixin, BaseEstimator):
     """Pretrain a representation on unlabeled images, then ``transform`` images to features.
 
-    Parameters: ``method`` (see ``tenshot methods``), the engine's settings (epochs,
-    batch_size, lr, seed, max_train, accelerator, devices, strategy, precision,
-    progress), ``image_shape`` (C, H, W) to reshape flat 2-D input, and any option of the
+    Parameters: ``method`` (see ``tenshot methods``), the engine's settings (every field
+    of ``TrainConfig``: epochs, batch_size, lr, seed, max_train, accelerator, ...), ``image_shape`` (C, H, W) to reshape flat 2-D input, and any option of the
     method's config as a keyword (``Pretrainer("sparse-ae", latent_dim=1024)``).
 
     Input: images (N, C, H, W) or (N, H, W), or flat vectors (N, D) -- read as
@@ -47,6 +46,7 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         epochs: int = 10,
         batch_size: int = 128,
         lr: float = 1e-3,
+        weight_decay: float = 0.0,
         seed: int = 0,
         max_train: int | None = None,
         accelerator: str = "auto",
@@ -54,6 +54,9 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         strategy: str = "auto",
         precision: str = "32-true",
         progress: bool = False,
+        num_workers: int = 0,
+        checkpoint_every: int = 1,
+        threads: int | None = None,
         image_shape: tuple[int, int, int] | None = None,
         **method_params: Any,
     ) -> None:
@@ -61,6 +64,7 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         self.epochs = epochs
         self.batch_size = batch_size
         self.lr = lr
+        self.weight_decay = weight_decay
         self.seed = seed
         self.max_train = max_train
         self.accelerator = accelerator
@@ -68,6 +72,9 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         self.strategy = strategy
         self.precision = precision
         self.progress = progress
+        self.num_workers = num_workers
+        self.checkpoint_every = checkpoint_every
+        self.threads = threads
         self.image_shape = image_shape
         # Method options are parameters too (get_params/set_params/clone see them).
         for key, value in method_params.items():

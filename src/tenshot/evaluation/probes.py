@@ -61,16 +61,22 @@ def check_probe(name: str) -> str:
     return name
 
 
-def _pipeline(name: str) -> Pipeline:
-    """The probe itself, with its default hyperparameter."""
+def _pipeline(name: str, standardize: bool = True) -> Pipeline:
+    """The probe itself, with its default hyperparameter.
+
+    ``standardize=False`` drops the per-feature StandardScaler of the linear probes, for
+    features whose relative scales carry meaning (PCA: standardising its axes would
+    whiten them and blow the noise of the weak ones up to the level of the strong ones).
+    """
+    scale = StandardScaler() if standardize else "passthrough"
     if name == "linear":
         # lbfgs on standardised features is multinomial (softmax) regression; 2000
         # iterations so that the weakly regularised end of the grid converges.
         clf: BaseEstimator = LogisticRegression(C=DEFAULTS["linear"]["C"], max_iter=2000)
-        return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+        return Pipeline([("scale", scale), ("clf", clf)])
     if name == "svm":
         clf = LinearSVC(C=DEFAULTS["svm"]["C"], penalty="l2", dual="auto", max_iter=5000)
-        return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+        return Pipeline([("scale", scale), ("clf", clf)])
     # kNN: on L2-normalised rows euclidean distance ranks neighbours exactly as cosine
     # similarity does (|a-b|^2 = 2 - 2 cos), and lets sklearn use its fast paths.
     # Distance weighting makes ties and large k degrade gracefully.
@@ -100,7 +106,7 @@ def knn_grid(n_per_class: int | None) -> list[int]:
     return [k for k in K_GRID if k <= fold_per_class] or [1]
 
 
-def make_probe(name: str, n_per_class: int | None, seed: int) -> BaseEstimator:
+def make_probe(name: str, n_per_class: int | None, seed: int, standardize: bool = True) -> BaseEstimator:
     """An unfitted probe that picks its hyperparameter on the data it is fitted on.
 
     Args:
@@ -108,6 +114,7 @@ def make_probe(name: str, n_per_class: int | None, seed: int) -> BaseEstimator:
         n_per_class: labels of the *smallest* class in the labeled set it will be fitted
             on; ``None`` means "all labels" (treated as large).
         seed: seeds the CV shuffling, so results are reproducible per split seed.
+        standardize: scale each feature to unit variance before a linear probe.
 
     Returns:
         A ``GridSearchCV`` over a Pipeline (refit on the whole labeled set with the best
@@ -120,7 +127,7 @@ def make_probe(name: str, n_per_class: int | None, seed: int) -> BaseEstimator:
     check_probe(name)
     if n_per_class is not None and n_per_class < 1:
         raise ConfigError(f"n_per_class must be >= 1 (or None for all labels), got {n_per_class}")
-    pipe = _pipeline(name)
+    pipe = _pipeline(name, standardize)
     if n_per_class == 1:
         return pipe  # nothing to hold out: one example per class must train the probe
     grid = knn_grid(n_per_class) if name == "knn" else list(C_GRID_LINEAR if name == "linear" else C_GRID_SVM)
