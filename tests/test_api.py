@@ -4,7 +4,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from tenshot import Pretrainer
+from tenshot import FewShotClassifier, Pretrainer
 from tenshot.errors import CheckpointError, ConfigError, DataError
 
 TINY = dict(method="autoencoder", epochs=1, batch_size=8, encoder="mlp", hidden=(4,), latent_dim=2, loss="mse",
@@ -12,6 +12,8 @@ TINY = dict(method="autoencoder", epochs=1, batch_size=8, encoder="mlp", hidden=
 
 
 def _expected_failed_checks(estimator):
+    if isinstance(estimator, FewShotClassifier):
+        return {}  # passes every check
     return {
         # Method options (latent_dim, encoder, ...) are keyword arguments stored as
         # parameters: get_params/set_params/clone handle them (tested below), but this
@@ -20,7 +22,7 @@ def _expected_failed_checks(estimator):
     }
 
 
-@parametrize_with_checks([Pretrainer(**TINY)], expected_failed_checks=_expected_failed_checks)
+@parametrize_with_checks([Pretrainer(**TINY), FewShotClassifier()], expected_failed_checks=_expected_failed_checks)
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 
@@ -75,3 +77,25 @@ def test_transform_checks_shape_and_values(tiny_ds):
     bad[0, 0, 0, 0] = np.nan
     with pytest.raises(DataError, match="NaN"):
         rep.transform(bad)
+
+
+def test_few_shot_classifier_on_a_run(tiny_ds, tmp_path):
+    rep = Pretrainer(**{**TINY, "epochs": 3}).fit(tiny_ds.x_train)
+    rep.save(tmp_path / "run")
+    x, y = tiny_ds.x_train[:30], tiny_ds.y_train[:30]  # 10 labels per class
+    for representation in (rep, str(tmp_path / "run")):
+        clf = FewShotClassifier(representation, probe="linear").fit(x, y)
+        assert clf.selection_["selection"].startswith("5-fold") and "C" in clf.selection_
+        assert clf.predict_proba(tiny_ds.x_test).shape == (len(tiny_ds.x_test), 3)
+        assert 0.0 <= clf.score(tiny_ds.x_test, tiny_ds.y_test) <= 1.0
+    knn = FewShotClassifier(None, probe="knn").fit(x, y)
+    assert knn.score(tiny_ds.x_test, tiny_ds.y_test) > 0.9  # the blobs are separable in pixel space
+
+
+def test_few_shot_classifier_errors(tiny_ds):
+    with pytest.raises(ConfigError, match="unknown probe"):
+        FewShotClassifier(probe="forest").fit(tiny_ds.x_train, tiny_ds.y_train)
+    with pytest.raises(DataError, match="29 labels for 30"):
+        FewShotClassifier(Pretrainer(**TINY)).fit(tiny_ds.x_train[:30], tiny_ds.y_train[:29])
+    with pytest.raises(ConfigError, match="no probabilities"):
+        FewShotClassifier(probe="svm").fit(tiny_ds.x_train, tiny_ds.y_train).predict_proba(tiny_ds.x_test)

@@ -10,13 +10,16 @@ learned state ends in ``_``.
 from __future__ import annotations
 
 import inspect
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.base import BaseEstimator, ClassifierMixin, TransformerMixin, clone
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from tenshot import __version__, io
 from tenshot.config import TrainConfig
@@ -231,3 +234,94 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         tags.non_deterministic = False
         tags.transformer_tags.preserves_dtype = ["float32"]  # the networks compute in float32
         return tags
+
+
+class FewShotClassifier(ClassifierMixin, BaseEstimator):
+    """A probe on frozen features, its hyperparameter chosen by CV on the labels given.
+
+    Parameters:
+        representation: a fitted ``Pretrainer``, a run folder (str/Path) to load, or
+            ``None`` for raw pixels (flattened). An *unfitted* Pretrainer is fitted on
+            ``X`` in ``fit`` (without ``y``) -- better: fit it on your unlabeled pile first.
+        probe: "linear" (multinomial logistic regression), "svm" (L2 linear SVM) or
+            "knn" (cosine); see ``tenshot.evaluation.probes``.
+        seed: seeds the cross-validation folds.
+
+    ``fit(X, y)`` is the few-label step: with n labels of the rarest class it runs an
+    n-fold (at most 5) stratified CV over the probe's grid on (X, y) alone, then refits
+    on all of it. ``selection_`` says what was chosen.
+
+    Example::
+
+        rep = Pretrainer("denoising-ae", epochs=5).fit(unlabeled)
+        clf = FewShotClassifier(rep).fit(x_few, y_few)
+        clf.score(x_test, y_test)
+    """
+
+    def __init__(self, representation: Any = None, probe: str = "linear", seed: int = 0) -> None:
+        self.representation = representation
+        self.probe = probe
+        self.seed = seed
+
+    def _features(self, X: Any, reset: bool) -> np.ndarray:
+        """(N, D) features: the representation's, or the flattened pixels."""
+        if self.representation_ is not None:
+            return self.representation_.transform(X)  # checks shapes and values itself
+        arr = X.detach().cpu().numpy() if isinstance(X, torch.Tensor) else X
+        try:
+            arr = validate_data(self, arr, reset=reset, allow_nd=True, dtype=np.float32)
+        except ValueError as exc:
+            raise DataError(str(exc)) from exc
+        return arr.reshape(len(arr), -1)
+
+    def fit(self, X: Any, y: Any) -> "FewShotClassifier":
+        from tenshot.evaluation.probes import check_probe, describe_selection, make_probe
+
+        check_probe(self.probe)
+        rep = self.representation
+        if isinstance(rep, (str, Path)):
+            rep = Pretrainer.load(rep)
+        elif isinstance(rep, Pretrainer) and not hasattr(rep, "model_"):
+            rep = clone(rep).fit(X)  # unsupervised: y is not passed
+        self.representation_ = rep
+        feats = self._features(X, reset=True)
+        if rep is not None:
+            self.n_features_in_ = rep.n_features_in_
+        if y is None:
+            raise DataError("FewShotClassifier requires y to be passed, but the target y is None: call fit(X, y) with one label per example")
+        try:
+            y = column_or_1d(y.cpu().numpy() if isinstance(y, torch.Tensor) else y, warn=True)
+            check_classification_targets(y)
+        except ValueError as exc:
+            raise DataError(str(exc)) from exc
+        if len(y) != len(feats):
+            raise DataError(f"{len(y)} labels for {len(feats)} examples; pass one label per example")
+        self.classes_, counts = np.unique(y, return_counts=True)
+        if len(self.classes_) < 2:
+            raise DataError("y has only 1 class; a classifier needs at least two")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)  # CV judges weak-C candidates on accuracy
+            self.estimator_ = make_probe(self.probe, int(counts.min()), self.seed).fit(feats, y)
+        self.selection_ = describe_selection(self.estimator_)
+        return self
+
+    def _check_features(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "estimator_")
+        return self._features(X, reset=False)
+
+    def predict(self, X: Any) -> np.ndarray:
+        feats = self._check_features(X)
+        return self.estimator_.predict(feats)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities (N, n_classes); kNN gives neighbour vote shares, the SVM has none."""
+        feats = self._check_features(X)
+        if not hasattr(self.estimator_, "predict_proba") or self.probe == "svm":
+            raise ConfigError("the svm probe gives no probabilities; use probe='linear' or 'knn'")
+        return self.estimator_.predict_proba(feats)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        feats = self._check_features(X)
+        if self.probe == "knn":
+            raise ConfigError("the knn probe has no decision function; use predict_proba")
+        return self.estimator_.decision_function(feats)

@@ -72,8 +72,10 @@ def picked(args: argparse.Namespace, config_cls: type[Config]) -> dict[str, Any]
 
 
 def add_data_options(p: argparse.ArgumentParser, required: bool = True) -> None:
-    p.add_argument("--data", required=required, default=None if required else "fashion-mnist",
-                   help="fashion-mnist, mnist, digits, idx:DIR, folder:DIR or npz:FILE")
+    from tenshot.data import DATA_FORMS
+
+    extra = "" if required else " (default: fashion-mnist, or digits when it is not installed)"
+    p.add_argument("--data", required=required, default=None, help=DATA_FORMS + extra)
     p.add_argument("--data-dir", default=None, help="where to look for fashion-mnist/mnist IDX files first")
 
 

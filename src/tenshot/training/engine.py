@@ -118,13 +118,17 @@ def fit(method: Method, x: torch.Tensor, train: TrainConfig, run_dir: Path | Non
     )
     history = History()
     hint = str(run_dir / CHECKPOINTS) if run_dir else None
-    trainer = make_trainer(train, method.total_epochs(train.epochs), run_dir, [NaNGuard(hint), history])
+    # Lightning's INFO lines ("GPU available: False", tips) say nothing about this run.
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*number of training batches.*")
         warnings.filterwarnings("ignore", ".*exists and is not empty.*")
-        logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)
+        # Lightning 2.6 calls a torch._pytree API that torch 2.13 deprecates; not ours to fix.
+        warnings.filterwarnings("ignore", ".*LeafSpec.*", category=FutureWarning)
+        trainer = make_trainer(train, method.total_epochs(train.epochs), run_dir, [NaNGuard(hint), history])
         trainer.fit(method, loader, ckpt_path=ckpt_path, weights_only=True if ckpt_path else None)
     seconds = time.perf_counter() - start
     final = history.epochs[-1] if history.epochs else {}

@@ -1,0 +1,166 @@
+"""Every CLI verb end to end, and every bad input of the contract: one `error:` line,
+exit 2, no traceback, and the existing run left exactly as it was."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tenshot.cli import main
+
+from conftest import blobs
+
+TINY = ["--epochs", "1", "--batch-size", "16", "--encoder", "mlp", "--hidden", "32", "--latent-dim", "8", "--no-progress"]
+
+
+def run_cli(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def npz_spec(tmp_path_factory) -> str:
+    x, y = blobs(20, 3, shape=(1, 8, 8))
+    xt, yt = blobs(8, 3, shape=(1, 8, 8), seed=1)
+    path = tmp_path_factory.mktemp("data") / "tiny.npz"
+    np.savez(path, x=x[:, 0].numpy(), y=y.numpy(), x_test=xt[:, 0].numpy(), y_test=yt.numpy())
+    return f"npz:{path}"
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory, npz_spec) -> Path:
+    """An existing run, trained once; every bad-input test checks it is left intact."""
+    out = tmp_path_factory.mktemp("runs") / "ae"
+    assert main(["pretrain", "autoencoder", "--data", npz_spec, "--out", str(out), *TINY]) == 0
+    return out
+
+
+def test_methods(capsys):
+    code, out, _ = run_cli(capsys, "methods")
+    assert code == 0
+    names = [line.split()[0] for line in out.splitlines()]
+    assert {"autoencoder", "sparse-ae", "denoising-ae", "stacked-ae"} <= set(names)
+
+
+def test_pretrain_writes_the_run(run):
+    assert {"config.json", "model.safetensors", "metrics.json"} <= {p.name for p in run.iterdir()}
+    config = json.loads((run / "config.json").read_text())
+    assert config["method"] == "autoencoder" and config["status"] == "done"
+    assert list((run / "checkpoints").glob("*.ckpt")) and list((run / "logs").rglob("metrics.csv"))
+
+
+def test_pretrain_resume_and_force(capsys, tmp_path, npz_spec):
+    out = tmp_path / "r"
+    assert run_cli(capsys, "pretrain", "autoencoder", "--data", npz_spec, "--out", out, *TINY)[0] == 0
+    code, _, err = run_cli(capsys, "pretrain", "autoencoder", "--data", npz_spec, "--out", out, "--resume", "--epochs", "2")
+    assert code == 0, err
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+    code, _, err = run_cli(capsys, "pretrain", "denoising-ae", "--data", npz_spec, "--out", out, "--force", *TINY)
+    assert code == 0, err
+    assert json.loads((out / "config.json").read_text())["method"] == "denoising-ae"
+
+
+def test_probe_run_and_baseline(capsys, tmp_path, run, npz_spec):
+    out = tmp_path / "p.json"
+    code, stdout, err = run_cli(capsys, "probe", run, "--data", npz_spec, "--labels-per-class", "1,5,all",
+                                "--probe", "linear,knn", "--seeds", "2", "--out", out)
+    assert code == 0, err
+    report = json.loads(out.read_text())
+    assert report["source"] == "ae" and report["data"] == npz_spec
+    assert [(r["labels_per_class"], r["probe"]) for r in report["results"]] == [
+        (1, "linear"), (1, "knn"), (5, "linear"), (5, "knn"), ("all", "linear"), ("all", "knn")]
+    assert all(len(r["accuracies"]) == 2 for r in report["results"]) and out.with_suffix(".png").exists()
+    assert "| ae | linear |" in stdout
+    code, stdout, err = run_cli(capsys, "probe", "pca", "--data", npz_spec, "--labels-per-class", "5", "--out", tmp_path / "b.json")
+    assert code == 0, err and "| pca | linear |" in stdout
+
+
+def test_demo_quick(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "demo", "--quick", "--data", "digits", "--out", tmp_path / "demo")
+    assert code == 0, err
+    results = json.loads((tmp_path / "demo" / "label_efficiency.json").read_text())["results"]
+    assert {r["source"] for r in results} == {"denoising-ae", "pixels", "pca", "supervised"}
+    assert (tmp_path / "demo" / "label_efficiency.png").exists() and "| pixels | linear |" in out
+
+
+def test_demo_falls_back_to_digits_saying_why(capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr("tenshot.data.idx.search_path", lambda name, d: [tmp_path / "nowhere"])
+    from tenshot import workflows
+
+    seen = []
+    monkeypatch.setattr(workflows, "pretrain", lambda *a, **k: (_ for _ in ()).throw(SystemExit(seen.append(a[1]))))
+    with pytest.raises(SystemExit):
+        workflows.demo(tmp_path / "d", quick=True, log=seen.append)
+    assert "Fashion-MNIST is not installed" in seen[0] and seen[-1].name == "digits"
+
+
+def test_entry_point_runs():
+    proc = subprocess.run([sys.executable, "-m", "tenshot.cli", "probe", "nope", "--data", "digits"], capture_output=True, text=True)
+    assert proc.returncode == 2 and proc.stderr.startswith("error: no such run folder")
+
+
+def corrupt_idx(tmp: Path) -> str:
+    folder = tmp / "idx"
+    folder.mkdir()
+    for stem, shape in [("train-images-idx3-ubyte", (4, 3, 3)), ("train-labels-idx1-ubyte", (4,)),
+                        ("t10k-images-idx3-ubyte", (2, 3, 3)), ("t10k-labels-idx1-ubyte", (2,))]:
+        payload = bytes([0, 0, 8, len(shape)]) + b"".join(d.to_bytes(4, "big") for d in shape) + bytes(int(np.prod(shape)))
+        (folder / (stem + ".gz")).write_bytes(gzip.compress(payload[:-3] if stem.startswith("train-images") else payload))
+    return f"idx:{folder}"
+
+
+def bad_folder(tmp: Path) -> str:
+    (tmp / "imgs" / "a").mkdir(parents=True)
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp / "imgs" / "a" / "ok.png")
+    (tmp / "imgs" / "a" / "bad.png").write_bytes(b"not a png")
+    return f"folder:{tmp / 'imgs'}"
+
+
+def nan_npz(tmp: Path) -> str:
+    x = np.zeros((6, 8, 8), np.float32)
+    x[2, 1, 1] = np.nan
+    np.savez(tmp / "nan.npz", x=x)
+    return f"npz:{tmp / 'nan.npz'}"
+
+
+BAD = {
+    "unknown method": (lambda t, r, d: ["pretrain", "vae9", "--data", d, "--out", r], "unknown method 'vae9'"),
+    "unknown data": (lambda t, r, d: ["pretrain", "autoencoder", "--data", "cifar", "--out", t / "n"], "unknown data 'cifar'"),
+    "missing data folder": (lambda t, r, d: ["pretrain", "autoencoder", "--data", f"folder:{t}/nope", "--out", t / "n"], "does not exist"),
+    "corrupt idx": (lambda t, r, d: ["pretrain", "autoencoder", "--data", corrupt_idx(t), "--out", t / "n"], "truncated or corrupt"),
+    "unreadable image": (lambda t, r, d: ["pretrain", "autoencoder", "--data", bad_folder(t), "--out", t / "n"], "bad.png: cannot read"),
+    "nan in npz": (lambda t, r, d: ["pretrain", "autoencoder", "--data", nan_npz(t), "--out", t / "n"], "NaN or Inf"),
+    "too many labels": (lambda t, r, d: ["probe", r, "--data", d, "--labels-per-class", "21"], "use --labels-per-class 20 or fewer"),
+    "existing out": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, *TINY], "--resume"),
+    "probe non-run": (lambda t, r, d: ["probe", t, "--data", d], "not a tenshot run"),
+    "wrong method": (lambda t, r, d: ["pretrain", "sparse-ae", "--data", d, "--out", r, "--resume"], "saved by method 'autoencoder'"),
+    "epochs 0": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--epochs", "0"], "epochs"),
+    "negative batch": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--batch-size", "-4"], "batch_size"),
+    "unknown probe": (lambda t, r, d: ["probe", "pixels", "--data", d, "--probe", "forest"], "unknown probe"),
+    "bad option value": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--encoder", "rnn"], "invalid choice"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_one_error_line_exit_2_run_intact(capsys, tmp_path, run, npz_spec, case):
+    argv, message = BAD[case]
+    before = snapshot(run)
+    code, out, err = run_cli(capsys, *argv(tmp_path, run, npz_spec))
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+    assert "Traceback" not in err + out
+    assert snapshot(run) == before
