@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 # On a machine with an NVIDIA GPU, `make TORCH=torch test` takes PyPI's CUDA build.
 TORCH ?= torch==2.13.0
 FMNIST_DIRS := /usr/share/datasets/fashion-mnist $(HOME)/.cache/tenshot/fashion-mnist $(TENSHOT_DATA)/fashion-mnist
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n 2
 
 .PHONY: demo test test-slow install data benchmarks clean
 
@@ -32,7 +32,7 @@ data:
 	fi
 
 demo: install data
-	$(VENV)/bin/tenshot demo
+	$(VENV)/bin/tenshot demo --force
 
 test: install data
 	$(PY) -m pytest -q $(PYTEST_ARGS)

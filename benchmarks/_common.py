@@ -1,0 +1,44 @@
+"""Shared by the benchmark scripts: data loading, the machine description, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from tenshot.data import Dataset, load_dataset
+from tenshot.io import write_json
+
+
+def fashion_or_digits(data: str | None) -> Dataset:
+    """The requested data; by default Fashion-MNIST, else digits (with a note)."""
+    if data:
+        return load_dataset(data)
+    try:
+        return load_dataset("fashion-mnist", download=False)
+    except Exception as exc:  # noqa: BLE001 - any reason: say it and fall back
+        print(f"note: Fashion-MNIST unavailable ({exc}); using digits")
+        return load_dataset("digits")
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+        "python": platform.python_version(),
+    }
+
+
+def save(path: str | Path, payload: dict[str, Any]) -> None:
+    write_json(Path(path), {"machine": machine(), **payload})
+    print(f"wrote {path}")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2)
