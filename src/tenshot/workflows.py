@@ -49,7 +49,8 @@ def pretrain(
         io.write_json(run_dir / io.CONFIG, {**rep.run_config(data_name), "status": "running"})
         del rep.input_shape_
         rep.fit(ds.x_train, run_dir=run_dir, resume=resume)
-        rep.save(run_dir, data=data_name)
+        held_out = rep.model_.test_metrics(ds.x_test) if ds.x_test is not None else {}
+        rep.save(run_dir, data=data_name, metrics=held_out)
     return out
 
 

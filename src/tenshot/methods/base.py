@@ -13,6 +13,7 @@ import lightning as L
 import torch
 
 from tenshot.config import Config, TrainConfig
+from tenshot.errors import ConfigError
 
 
 class Method(L.LightningModule):
@@ -37,6 +38,16 @@ class Method(L.LightningModule):
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Images (N, C, H, W) -> features (N, D) for probes; called in eval mode, no grad."""
         raise NotImplementedError
+
+    # --- optional: generative methods -------------------------------------------------
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``n`` new images (n, C, H, W) in [0, 1]. Generative methods override this."""
+        raise ConfigError(f"{type(self).__name__} is not a generative model: it cannot sample images")
+
+    def test_metrics(self, x: torch.Tensor) -> dict[str, float]:
+        """Held-out metrics written to metrics.json after pretraining (e.g. a VAE's test
+        ELBO); ``x`` are test images (N, C, H, W). Default: none."""
+        return {}
 
     def total_epochs(self, epochs: int) -> int:
         """How many epochs ``--epochs N`` means in all (greedy methods train per layer)."""
