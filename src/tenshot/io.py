@@ -24,18 +24,25 @@ WEIGHTS = "model.safetensors"
 METRICS = "metrics.json"
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temp file in the same folder, then rename: readers see the old file or the new one."""
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """Yield a temp path in ``path``'s folder; on success it is renamed over ``path``, so
+    readers see the old file or the new one, never half of one. On error it is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -53,16 +60,9 @@ def read_json(path: Path) -> Any:
 
 
 def save_weights(path: Path, state: dict[str, torch.Tensor]) -> None:
-    path = Path(path)
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(tensors, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        save_file(tensors, str(tmp))
 
 
 def load_weights(path: Path) -> dict[str, torch.Tensor]:

@@ -7,7 +7,6 @@ needed), and writes atomically so a crashed run never leaves a truncated PNG beh
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from tenshot.errors import ConfigError
+from tenshot.io import atomic_path
 
 
 def _x_positions(values: Iterable[int | str]) -> dict[int | str, float]:
@@ -76,15 +76,7 @@ def plot_label_efficiency(results: list[dict[str, Any]], path: str | os.PathLike
     ax.grid(True, which="major", alpha=0.35)
     ax.legend(loc="lower right", frameon=True, fontsize=9)
 
-    # Atomic write: render to a temp file in the same folder, then rename over the target.
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix.lstrip(".").lower() or "png"
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fig.savefig(fh, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format=fmt)
     return path
