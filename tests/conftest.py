@@ -31,6 +31,12 @@ def blobs(n_per_class: int = 30, classes: int = 3, shape=(1, 8, 8), seed: int = 
     return torch.from_numpy(x[perm].clip(0, 1)), torch.from_numpy(y[perm].astype(np.int64))
 
 
+@pytest.fixture(scope="session")
+def blob_images():
+    """The ``blobs`` factory as a fixture (test folders are not packages, so not importable)."""
+    return blobs
+
+
 @pytest.fixture
 def tiny_ds() -> Dataset:
     x, y = blobs(30, 3)

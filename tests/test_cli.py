@@ -16,8 +16,6 @@ from PIL import Image
 
 from tenshot.cli import main
 
-from conftest import blobs
-
 TINY = ["--epochs", "1", "--batch-size", "16", "--encoder", "mlp", "--hidden", "32", "--latent-dim", "8", "--no-progress"]
 
 
@@ -32,9 +30,9 @@ def snapshot(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def npz_spec(tmp_path_factory) -> str:
-    x, y = blobs(20, 3, shape=(1, 8, 8))
-    xt, yt = blobs(8, 3, shape=(1, 8, 8), seed=1)
+def npz_spec(tmp_path_factory, blob_images) -> str:
+    x, y = blob_images(20, 3, shape=(1, 8, 8))
+    xt, yt = blob_images(8, 3, shape=(1, 8, 8), seed=1)
     path = tmp_path_factory.mktemp("data") / "tiny.npz"
     np.savez(path, x=x[:, 0].numpy(), y=y.numpy(), x_test=xt[:, 0].numpy(), y_test=yt.numpy())
     return f"npz:{path}"
