@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable
 
+import torch
+
 from tenshot import io
 from tenshot.api import Pretrainer
 from tenshot.config import TrainConfig
@@ -179,3 +181,46 @@ def demo(
     log(results_table(results))
     log(f"wrote {out}/ (run, label_efficiency.json, label_efficiency.png)")
     return {"data": data, "results": results}
+
+
+def _generative(run: Path) -> tuple[Pretrainer, dict[str, Any]]:
+    """A run's representation, refusing folders that are not runs of a generative method."""
+    rep = Pretrainer.load(run)
+    rep.model_.sample(1)  # raises ConfigError for a method that cannot sample
+    return rep, io.read_run_config(run)
+
+
+def sample(run: Path, out: Path, *, n: int = 64, nearest: bool = False, data: str | None = None,
+           data_dir: str | None = None, seed: int = 0) -> Path:
+    """Write a PNG grid of ``n`` samples; with ``nearest``, each beside its nearest
+    training image of ``data`` (default: the data the run was trained on)."""
+    from tenshot.explore import interleave, nearest_images, save_grid
+
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    rep, config = _generative(Path(run))
+    with torch.no_grad():
+        images = rep.model_.sample(n, torch.Generator().manual_seed(seed))
+    if nearest:
+        spec = data or config.get("data")
+        if not spec:
+            raise ConfigError("--nearest needs the training data: pass --data")
+        ds = load_dataset(spec, data_dir)
+        images = interleave(images, nearest_images(images, ds.x_train))
+        return save_grid(out, images, ncol=2 * max(1, int(n**0.5)), scale=2)
+    return save_grid(out, images, scale=2)
+
+
+def score(run: Path, data: str | None = None, *, data_dir: str | None = None, n: int = 5000,
+          extractor: str = "auto", seed: int = 0) -> dict[str, Any]:
+    """FID, KID and IS of the run's samples (with the real-data floor); added to metrics.json."""
+    from tenshot.evaluation.generative import generative_scores
+
+    rep, config = _generative(Path(run))
+    spec = data or config.get("data")
+    if not spec:
+        raise ConfigError("pass --data: the run does not record the data it was trained on")
+    ds = load_dataset(spec, data_dir)
+    scores = generative_scores(rep.model_.sample, ds, n=n, extractor=extractor, seed=seed)  # type: ignore[arg-type]
+    io.update_metrics(Path(run), scores)
+    return scores
