@@ -79,13 +79,10 @@ def _labels(labels_per_class: str | Iterable[int | None]) -> list[int | None]:
 
 
 def _probes(probes: str | Iterable[str]) -> tuple[str, ...]:
-    from tenshot.evaluation import PROBES
+    from tenshot.evaluation.probes import check_probe
 
     names = tuple(p.strip() for p in probes.split(",")) if isinstance(probes, str) else tuple(probes)
-    bad = [p for p in names if p not in PROBES]
-    if bad or not names:
-        raise ConfigError(f"unknown probe {', '.join(bad) or '(none)'}; use {', '.join(PROBES)} or a comma list")
-    return names
+    return tuple(check_probe(p) for p in names)
 
 
 def probe(
