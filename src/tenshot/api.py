@@ -9,6 +9,7 @@ learned state ends in ``_``.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import warnings
 from pathlib import Path
@@ -41,6 +42,9 @@ class Pretrainer(TransformerMixin, BaseEstimator):
     Input: images (N, C, H, W) or (N, H, W), or flat vectors (N, D) -- read as
     ``image_shape`` when given, else as (1, 1, D) -- as numpy arrays or tensors.
     """
+
+    # Run kinds this class loads: features can be read from any run.
+    KINDS: tuple[str, ...] = ("pretrain", "semisup")
 
     def __init__(
         self,
@@ -110,6 +114,17 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         )
         return method_cls, method_config, train
 
+    def check(self) -> None:
+        """Validate every parameter, and that this estimator can train the method."""
+        self._check_method(self.configs()[0])
+
+    def _check_method(self, method_cls: type[Method]) -> None:
+        if getattr(method_cls, "needs_labels", False):
+            raise ConfigError(
+                f"{self.method} is semi-supervised: run `tenshot semisup {self.method} --labels-per-class N ...` "
+                "(in Python: SemiSupervisedClassifier)"
+            )
+
     # --- data --------------------------------------------------------------------------
     def _images(self, X: Any, reset: bool) -> torch.Tensor:
         """Validate X (finite, numeric) and shape it (N, C, H, W) float32."""
@@ -137,12 +152,15 @@ class Pretrainer(TransformerMixin, BaseEstimator):
     # --- fit / transform ---------------------------------------------------------------
     def fit(self, X: Any, y: Any = None, *, run_dir: str | Path | None = None, resume: bool = False) -> "Pretrainer":
         """Learn the representation from X alone (``y`` is ignored: pretraining is unsupervised)."""
+        self.check()
+        return self._fit(self._images(X, reset=True), run_dir, resume)
+
+    def _fit(self, x: torch.Tensor, run_dir: str | Path | None, resume: bool, labeled=None) -> "Pretrainer":
         method_cls, method_config, train = self.configs()
-        x = self._images(X, reset=True)
         self.input_shape_ = tuple(int(s) for s in x.shape[1:])
         torch.manual_seed(train.seed)  # weight init is part of the seeded run
         model = method_cls(method_config, self.input_shape_, train)
-        self.history_ = engine_fit(model, x, train, Path(run_dir) if run_dir else None, resume=resume)
+        self.history_ = engine_fit(model, x, train, Path(run_dir) if run_dir else None, resume=resume, labeled=labeled)
         self.model_ = model.cpu().eval()
         return self
 
@@ -170,7 +188,7 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         _, method_config, train = self.configs()
         return {
             "tenshot": __version__,
-            "kind": "pretrain",
+            "kind": self.KINDS[0],
             "method": self.method,
             "method_config": method_config.to_dict(),
             "train": train.to_dict(),
@@ -205,8 +223,8 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         saved = config["method"]
         if method is not None and method != saved:
             raise CheckpointError(f"{path} was saved by method {saved!r}, not {method!r}; load it as {saved!r}")
-        if config.get("kind", "pretrain") != "pretrain":
-            raise CheckpointError(f"{path} is a {config.get('kind')!r} run, not a pretrained representation")
+        if config.get("kind", "pretrain") not in cls.KINDS:
+            raise CheckpointError(f"{path} is a {config.get('kind')!r} run; load it with the class that made it")
         try:
             rep = cls.from_config(config)
             method_cls, method_config, train = rep.configs()
@@ -227,7 +245,11 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         rep.n_features_in_ = int(config.get("n_features_in") or shape[0])
         metrics_path = path / io.METRICS
         rep.history_ = io.read_json(metrics_path) if metrics_path.exists() else {}
+        rep._restore(config)
         return rep
+
+    def _restore(self, config: dict[str, Any]) -> None:
+        """Fitted state beyond the weights, from a run's config.json (subclasses)."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -325,3 +347,65 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
         if self.probe == "knn":
             raise ConfigError("the knn probe has no decision function; use predict_proba")
         return self.estimator_.decision_function(feats)
+
+
+class SemiSupervisedClassifier(ClassifierMixin, Pretrainer):
+    """Train a semi-supervised method (``ssae``, ``ssvae``, ``ssgan``) on images of which a
+    few are labeled, then ``predict`` / ``predict_proba``; ``transform`` still gives features.
+
+    ``fit(X, y)``: ``y`` has a label for the labeled images and ``-1`` for the unlabeled
+    ones (scikit-learn's semi-supervised convention). Every image is used unlabeled; the
+    labeled ones are repeated to fill each batch. Parameters as for ``Pretrainer``.
+    """
+
+    KINDS = ("semisup",)
+
+    def configs(self):
+        method_cls, method_config, train = super().configs()
+        if hasattr(self, "classes_"):  # the head's size comes from the labels seen in fit
+            method_config = dataclasses.replace(method_config, n_classes=len(self.classes_))
+            method_config.validate()
+        return method_cls, method_config, train
+
+    def _check_method(self, method_cls: type[Method]) -> None:
+        from tenshot.registry import METHODS
+
+        if not getattr(method_cls, "needs_labels", False):
+            semi = ", ".join(n for n, (c, _) in METHODS.items() if getattr(c, "needs_labels", False))
+            raise ConfigError(
+                f"{self.method} is not semi-supervised: use one of {semi} "
+                f"(`tenshot pretrain {self.method}` trains it without labels)"
+            )
+
+    def fit(self, X: Any, y: Any, *, run_dir: str | Path | None = None, resume: bool = False) -> "SemiSupervisedClassifier":
+        self.check()
+        x = self._images(X, reset=True)
+        if y is None:
+            raise DataError("SemiSupervisedClassifier requires y: labels for the labeled images, -1 for the others")
+        y = column_or_1d(y.cpu().numpy() if isinstance(y, torch.Tensor) else y)
+        if len(y) != len(x):
+            raise DataError(f"{len(y)} labels for {len(x)} images; use -1 for the unlabeled ones")
+        mask = y != -1
+        self.classes_ = np.unique(y[mask])
+        if len(self.classes_) < 2:
+            raise DataError(f"only {len(self.classes_)} labeled class(es); label a few images of at least two classes")
+        y_idx = torch.as_tensor(np.searchsorted(self.classes_, y[mask]), dtype=torch.long)
+        return self._fit(x, run_dir, resume, labeled=(x[torch.as_tensor(mask)], y_idx))
+
+    def run_config(self, data: str | None = None) -> dict[str, Any]:
+        return {**super().run_config(data), "classes": self.classes_.tolist()}
+
+    def _restore(self, config: dict[str, Any]) -> None:
+        self.classes_ = np.asarray(config["classes"])
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        x = self._images(X, reset=False)
+        model = self.model_.to(self._device())
+        try:
+            return torch.softmax(model.logits(x), dim=1).numpy()
+        finally:
+            self.model_ = model.cpu()
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(1)]

@@ -120,6 +120,20 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_semisup(args: argparse.Namespace) -> int:
+    from tenshot.workflows import semisup
+
+    _, config_cls = _method_of(args)
+    m = semisup(
+        args.method, args.data, Path(args.out), labels_per_class=args.labels_per_class, label_seed=args.label_seed,
+        data_dir=args.data_dir, force=args.force, train=picked(args, TrainConfig), method_options=picked(args, config_cls),
+    )
+    print(f"test accuracy {100 * m['test_accuracy']:.2f}% with {m['labels_per_class']} labels per class "
+          f"({m['n_labeled']} labeled, {m['n_unlabeled']} unlabeled images)")
+    print(f"wrote {args.out}: config.json, model.safetensors, metrics.json")
+    return 0
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     from tenshot.workflows import sample
 
@@ -148,6 +162,16 @@ def _method_of(args: argparse.Namespace):
     return get_method(args.method)
 
 
+def add_method_options(p: argparse.ArgumentParser, argv: list[str], verb: str) -> None:
+    """Method options depend on METHOD: add those of the method named on the command line."""
+    from tenshot.registry import METHODS
+
+    method = argv[1] if len(argv) > 1 and argv[0] == verb and not argv[1].startswith("-") else None
+    if method in METHODS:
+        # n_classes comes from the labels; an option for it would only invite a mismatch.
+        add_config_options(p.add_argument_group(f"{method} options"), METHODS[method][1], skip={"n_classes"})
+
+
 def build_parser(argv: list[str]) -> Parser:
     from tenshot.registry import METHODS, DEFAULT_METHOD
 
@@ -165,11 +189,22 @@ def build_parser(argv: list[str]) -> Parser:
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--force", action="store_true", help="replace the run in --out (only once the new one succeeds)")
     add_config_options(p, TrainConfig)
-    # Method options depend on METHOD: add those of the method named on the command line.
-    method = argv[1] if len(argv) > 1 and argv[0] == "pretrain" and not argv[1].startswith("-") else None
-    if method in METHODS:
-        add_config_options(p.add_argument_group(f"{method} options"), METHODS[method][1])
+    add_method_options(p, argv, "pretrain")
     p.set_defaults(func=cmd_pretrain)
+
+    p = verbs.add_parser("semisup", help="semi-supervised training from a few labels and all unlabeled images",
+                         description="Train METHOD (ssae, ssvae, ssgan) on every train image, of which --labels-per-class "
+                         "per class are labeled; score the classifier once on the test split.")
+    p.add_argument("method", metavar="METHOD", help="a semi-supervised method: " + ", ".join(
+        name for name, (cls, _) in METHODS.items() if getattr(cls, "needs_labels", False)))
+    add_data_options(p)
+    p.add_argument("--labels-per-class", type=int, required=True, help="labeled images per class, e.g. 10")
+    p.add_argument("--label-seed", type=int, default=0, help="which labeled images are drawn (default: 0)")
+    p.add_argument("--out", required=True, help="run folder to write")
+    p.add_argument("--force", action="store_true", help="replace the run in --out (only once the new one succeeds)")
+    add_config_options(p, TrainConfig)
+    add_method_options(p, argv, "semisup")
+    p.set_defaults(func=cmd_semisup)
 
     p = verbs.add_parser("probe", help="few-label evaluation of a representation or a baseline",
                          description="Label-efficiency protocol: for each labels-per-class and seed, fit the probe "
@@ -217,7 +252,7 @@ def build_parser(argv: list[str]) -> Parser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if len(argv) > 1 and argv[0] == "pretrain" and not argv[1].startswith("-"):
+    if len(argv) > 1 and argv[0] in ("pretrain", "semisup") and not argv[1].startswith("-"):
         from tenshot.registry import METHODS
 
         if argv[1] not in METHODS:

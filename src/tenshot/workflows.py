@@ -43,7 +43,7 @@ def pretrain(
         rep = Pretrainer.from_config(saved).set_params(**train)
     else:
         rep = Pretrainer(method, **train, **method_options)
-    rep.configs()  # validate every option before touching the output folder
+    rep.check()  # validate every option before touching the output folder
     ds = load_dataset(data, data_dir) if isinstance(data, str) else data
     data_name = data if isinstance(data, str) else ds.name
     with io.output_run(out, resume=resume, force=force) as run_dir:
@@ -221,3 +221,50 @@ def score(run: Path, data: str | None = None, *, data_dir: str | None = None, n:
     scores = generative_scores(rep.model_.sample, ds, n=n, extractor=extractor, seed=seed)  # type: ignore[arg-type]
     io.update_metrics(Path(run), scores)
     return scores
+
+
+def semisup(
+    method: str,
+    data: str | Dataset,
+    out: Path,
+    *,
+    labels_per_class: int,
+    label_seed: int = 0,
+    data_dir: str | None = None,
+    force: bool = False,
+    train: dict[str, Any] | None = None,
+    method_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Train a semi-supervised method on all train images with ``labels_per_class`` labels
+    each (drawn with ``label_seed``), score it once on the test split; writes run ``out``."""
+    import numpy as np
+
+    from tenshot.api import SemiSupervisedClassifier
+    from tenshot.data import few_label_indices
+
+    clf = SemiSupervisedClassifier(method, **(train or {}), **(method_options or {}))
+    clf.check()  # validate options before any work
+    ds = load_dataset(data, data_dir) if isinstance(data, str) else data
+    data_name = data if isinstance(data, str) else ds.name
+    if ds.y_train is None:
+        raise DataError(f"{data_name} has no labels: semi-supervised training needs a few labeled images per class")
+    if ds.x_test is None or ds.y_test is None:
+        raise DataError(f"{data_name} has no labeled test split to score the classifier on")
+    missing = sorted(set(ds.y_test.tolist()) - set(ds.y_train.tolist()))
+    if missing:
+        names = ", ".join(ds.classes[i] if i < len(ds.classes) else str(i) for i in missing)
+        raise DataError(f"the test split has classes absent from the labeled train data ({names}); the class sets must match")
+    idx = few_label_indices(ds.y_train, labels_per_class, seed=label_seed, classes=ds.classes)
+    y = np.full(len(ds.x_train), -1)
+    y[idx] = ds.y_train.numpy()[idx]
+    with io.output_run(Path(out), force=force) as run_dir:
+        clf.classes_ = np.unique(y[idx])  # so the config written now already has the head's size
+        clf.input_shape_ = ds.input_shape
+        io.write_json(run_dir / io.CONFIG, {**clf.run_config(data_name), "status": "running"})
+        del clf.classes_, clf.input_shape_
+        clf.fit(ds.x_train, y, run_dir=run_dir)
+        accuracy = float(clf.score(ds.x_test, ds.y_test.numpy()))  # the one use of test labels
+        metrics = {"test_accuracy": accuracy, "labels_per_class": labels_per_class, "label_seed": label_seed,
+                   "n_labeled": len(idx), "n_unlabeled": len(ds.x_train)}
+        clf.save(run_dir, data=data_name, metrics=metrics)
+    return metrics

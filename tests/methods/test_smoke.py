@@ -14,6 +14,8 @@ SMALL = {
     "sparse-ae": {"latent_dim": 16, "width": 4},
     "denoising-ae": {"latent_dim": 8, "width": 4},
     "stacked-ae": {"layers": (16, 8)},
+    "ssae": {"latent_dim": 8, "width": 4, "n_classes": 3},
+    "ssvae": {"latent_dim": 4, "width": 4, "n_classes": 3, "ll_samples": 2},
 }
 
 
@@ -26,7 +28,9 @@ def test_one_step_and_features(name, shape):
     method = method_cls(config_cls.from_dict(SMALL.get(name, {})), shape, train)
     x = torch.rand(6, *shape)
     before = [p.detach().clone() for p in method.parameters()]
-    record = fit(method, x, train)  # epochs=1 per stage: greedy methods take one step per stage
+    # Semi-supervised methods also get labeled batches (3 classes, 2 labels each).
+    labeled = (x[:6], torch.tensor([0, 1, 2, 0, 1, 2])) if getattr(method_cls, "needs_labels", False) else None
+    record = fit(method, x, train, labeled=labeled)  # epochs=1 per stage: greedy methods take one step per stage
     assert record["epochs"] >= 1 and record["final"], "the step must log its loss terms"
     assert all(v == v for v in record["final"].values() if isinstance(v, float)), "finite losses"
     assert any(not torch.equal(a, b) for a, b in zip(before, method.parameters())), "a step must change weights"

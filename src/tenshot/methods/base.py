@@ -55,7 +55,7 @@ class Method(L.LightningModule):
 
     # --- Lightning hooks ---------------------------------------------------------------
     def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
-        terms = self.losses(batch[0])
+        terms = self.losses(*batch)  # (x,), or (x, x_labeled, y_labeled) for semi-supervised methods
         self.log_terms(terms)
         return terms["loss"]
 

@@ -17,7 +17,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset, default_collate
 
 from tenshot.config import TrainConfig
 from tenshot.errors import CheckpointError, ConfigError, TrainingError
@@ -49,18 +49,40 @@ def seeded_subset(x: torch.Tensor, n: int | None, seed: int) -> torch.Tensor:
     return x[idx.sort().values]
 
 
-def check_first_batch(method: Method, x: torch.Tensor) -> None:
+class WithLabeled(Dataset):
+    """Unlabeled images paired with labeled ones, for semi-supervised methods.
+
+    Item i is ``(x[i], x_labeled[i % n], y_labeled[i % n])``: with shuffling, every batch
+    carries as many labeled examples as unlabeled ones, the few labels repeated to fill
+    it (Salimans et al. 2016), and each labeled example is seen equally often per epoch.
+    """
+
+    def __init__(self, x: torch.Tensor, x_labeled: torch.Tensor, y_labeled: torch.Tensor) -> None:
+        if len(x_labeled) == 0 or len(x_labeled) != len(y_labeled):
+            raise ConfigError(f"{len(x_labeled)} labeled images and {len(y_labeled)} labels; give one label per image")
+        self.x, self.x_labeled, self.y_labeled = x, x_labeled, y_labeled
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        j = i % len(self.x_labeled)
+        return self.x[i], self.x_labeled[j], self.y_labeled[j]
+
+
+def check_first_batch(method: Method, data: Dataset) -> None:
     """Run the loss on two examples before training (pythae's check): a shape or option
     mismatch then fails at once with a message that says what to check."""
+    batch = default_collate([data[i] for i in range(min(len(data), 2))])
     method.train()
     try:
         with torch.no_grad():
-            terms = method.losses(x[: min(len(x), 2)])
+            terms = method.losses(*batch)
     except TrainingError:
         raise
     except (RuntimeError, ValueError, IndexError) as exc:
         raise ConfigError(
-            f"{type(method).__name__} fails on the first batch of shape {tuple(x.shape[1:])}: {exc}. "
+            f"{type(method).__name__} fails on the first batch of shape {tuple(batch[0].shape[1:])}: {exc}. "
             "Check that the method options fit this data (image size, channels, encoder)"
         ) from exc
     if "loss" not in terms:
@@ -94,16 +116,26 @@ def make_trainer(train: TrainConfig, max_epochs: int, run_dir: Path | None, call
     )
 
 
-def fit(method: Method, x: torch.Tensor, train: TrainConfig, run_dir: Path | None = None, resume: bool = False) -> dict[str, Any]:
+def fit(
+    method: Method,
+    x: torch.Tensor,
+    train: TrainConfig,
+    run_dir: Path | None = None,
+    resume: bool = False,
+    labeled: tuple[torch.Tensor, torch.Tensor] | None = None,
+) -> dict[str, Any]:
     """Train ``method`` on images ``x`` (N, C, H, W); returns the training record
     (per-epoch curves, final losses, seconds, samples). With ``run_dir``: checkpoints
-    every epoch in ``run_dir/checkpoints`` and a CSV log in ``run_dir/logs``."""
+    every epoch in ``run_dir/checkpoints`` and a CSV log in ``run_dir/logs``. With
+    ``labeled`` = (images, labels), batches are ``(x, x_labeled, y_labeled)`` (see
+    ``WithLabeled``) for semi-supervised methods."""
     if train.threads:
         torch.set_num_threads(train.threads)
     L.seed_everything(train.seed, workers=True, verbose=False)
     x = seeded_subset(x, train.max_train, train.seed)
     method.train_config = train
-    check_first_batch(method, x)
+    data = TensorDataset(x) if labeled is None else WithLabeled(x, *labeled)
+    check_first_batch(method, data)
     L.seed_everything(train.seed, workers=True, verbose=False)  # the check must not shift the stream
 
     ckpt_path = None
@@ -113,7 +145,7 @@ def fit(method: Method, x: torch.Tensor, train: TrainConfig, run_dir: Path | Non
             raise CheckpointError(f"nothing to resume: {ckpt_path} does not exist; start the run without --resume")
 
     loader = DataLoader(
-        TensorDataset(x), batch_size=train.batch_size, shuffle=True, num_workers=train.num_workers,
+        data, batch_size=train.batch_size, shuffle=True, num_workers=train.num_workers,
         generator=torch.Generator().manual_seed(train.seed), persistent_workers=train.num_workers > 0,
     )
     history = History()
