@@ -46,6 +46,27 @@ def run(tmp_path_factory, npz_spec) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def vae_run(tmp_path_factory, npz_spec) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "vae"
+    argv = ["pretrain", "vae", "--data", npz_spec, "--out", str(out), "--epochs", "2", "--batch-size", "16",
+            "--encoder", "mlp", "--hidden", "32", "--latent-dim", "4", "--ll-samples", "3", "--no-progress"]
+    assert main(argv) == 0
+    return out
+
+
+def test_sample_and_score(capsys, tmp_path, vae_run):
+    assert "test_elbo" in json.loads((vae_run / "metrics.json").read_text())
+    code, out, err = run_cli(capsys, "sample", vae_run, "--n", "9", "--out", tmp_path / "s.png", "--nearest")
+    assert code == 0, err
+    assert Image.open(tmp_path / "s.png").size[0] > Image.open(tmp_path / "s.png").size[1]  # pairs side by side
+    code, out, err = run_cli(capsys, "score", vae_run, "--n", "24")
+    assert code == 0, err
+    metrics = json.loads((vae_run / "metrics.json").read_text())
+    assert {"fid", "kid", "inception_score", "real_floor"} <= set(metrics)
+    assert metrics["extractor"]["name"] == "domain" and "real floor" in out
+
+
 def test_methods(capsys):
     code, out, _ = run_cli(capsys, "methods")
     assert code == 0
@@ -148,6 +169,8 @@ BAD = {
     "epochs 0": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--epochs", "0"], "epochs"),
     "negative batch": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--batch-size", "-4"], "batch_size"),
     "unknown probe": (lambda t, r, d: ["probe", "pixels", "--data", d, "--probe", "forest"], "unknown probe"),
+    "sample non-generative": (lambda t, r, d: ["sample", r, "--out", t / "s.png"], "not a generative model"),
+    "score non-run": (lambda t, r, d: ["score", t, "--data", d], "not a tenshot run"),
     "bad option value": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--encoder", "rnn"], "invalid choice"),
 }
 
