@@ -8,6 +8,7 @@ from tenshot.methods.autoencoder import (
     AutoencoderConfig, Autoencoder, DenoisingAEConfig, DenoisingAutoencoder, SparseAEConfig, SparseAutoencoder,
 )
 from tenshot.methods.base import Method
+from tenshot.methods.rbm import DBN, RBM, DBNConfig, RBMConfig
 from tenshot.methods.vae import VAE, BetaVAE, BetaVAEConfig, VAEConfig
 from tenshot.methods.ssae import SemiSupervisedAE, SemiSupervisedVAE, SSAEConfig, SSVAEConfig
 from tenshot.methods.stacked import StackedAEConfig, StackedAutoencoder
@@ -19,6 +20,8 @@ METHODS: dict[str, tuple[type[Method], type[Config]]] = {
     "denoising-ae": (DenoisingAutoencoder, DenoisingAEConfig),
     "stacked-ae": (StackedAutoencoder, StackedAEConfig),
     # generative models
+    "rbm": (RBM, RBMConfig),
+    "dbn": (DBN, DBNConfig),
     "vae": (VAE, VAEConfig),
     "beta-vae": (BetaVAE, BetaVAEConfig),
     # semi-supervised (need labels: `tenshot semisup`)

@@ -14,6 +14,8 @@ SMALL = {
     "sparse-ae": {"latent_dim": 16, "width": 4},
     "denoising-ae": {"latent_dim": 8, "width": 4},
     "stacked-ae": {"layers": (16, 8)},
+    "rbm": {"n_hidden": 8, "n_chains": 6, "sample_steps": 10},
+    "dbn": {"layers": (8, 4), "n_chains": 6, "sample_steps": 10},
     "vae": {"latent_dim": 4, "width": 4, "ll_samples": 2},
     "beta-vae": {"latent_dim": 4, "width": 4, "ll_samples": 2},
     "ssae": {"latent_dim": 8, "width": 4, "n_classes": 3},
