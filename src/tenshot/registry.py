@@ -8,8 +8,10 @@ from tenshot.methods.autoencoder import (
     AutoencoderConfig, Autoencoder, DenoisingAEConfig, DenoisingAutoencoder, SparseAEConfig, SparseAutoencoder,
 )
 from tenshot.methods.base import Method
+from tenshot.methods.gan import DCGAN, GAN, DCGANConfig, GANConfig
 from tenshot.methods.rbm import DBN, RBM, DBNConfig, RBMConfig
 from tenshot.methods.vae import VAE, BetaVAE, BetaVAEConfig, VAEConfig
+from tenshot.methods.ssgan import SSGAN, SSGANConfig
 from tenshot.methods.ssae import SemiSupervisedAE, SemiSupervisedVAE, SSAEConfig, SSVAEConfig
 from tenshot.methods.stacked import StackedAEConfig, StackedAutoencoder
 
@@ -22,11 +24,14 @@ METHODS: dict[str, tuple[type[Method], type[Config]]] = {
     # generative models
     "rbm": (RBM, RBMConfig),
     "dbn": (DBN, DBNConfig),
+    "gan": (GAN, GANConfig),
+    "dcgan": (DCGAN, DCGANConfig),
     "vae": (VAE, VAEConfig),
     "beta-vae": (BetaVAE, BetaVAEConfig),
     # semi-supervised (need labels: `tenshot semisup`)
     "ssae": (SemiSupervisedAE, SSAEConfig),
     "ssvae": (SemiSupervisedVAE, SSVAEConfig),
+    "ssgan": (SSGAN, SSGANConfig),
     # self-supervised
 }
 

@@ -18,6 +18,7 @@ SMALL = {
     "dbn": {"layers": (8, 4), "n_chains": 6, "sample_steps": 10},
     "vae": {"latent_dim": 4, "width": 4, "ll_samples": 2},
     "beta-vae": {"latent_dim": 4, "width": 4, "ll_samples": 2},
+    "ssgan": {"n_classes": 3, "hidden": (16, 8), "g_hidden": (8,), "width": 4, "latent_dim": 4},
     "ssae": {"latent_dim": 8, "width": 4, "n_classes": 3},
     "ssvae": {"latent_dim": 4, "width": 4, "n_classes": 3, "ll_samples": 2},
 }

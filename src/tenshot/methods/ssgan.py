@@ -1,0 +1,316 @@
+"""Semi-supervised GAN with a K+1-class discriminator (Salimans et al. 2016, "Improved
+Techniques for Training GANs", sec. 5).
+
+The discriminator is the classifier: K logits for the real classes, the logit of class
+K+1 ("generated") fixed at 0, so logsumexp of the K logits is its real/fake logit
+(``tenshot.losses.semisup_gan``). Per batch ``(x, x_labeled, y_labeled)``:
+  1. D step: cross-entropy on the labeled images + the GAN loss on the unlabeled and
+     generated ones;
+  2. G step: feature matching on D's last hidden layer (the paper's choice for
+     semi-supervised use: matching statistics, not fooling D, gives the better classifier);
+  3. an exponential moving average (EMA) of D's weights is updated: it, not the live D,
+     classifies (``logits``) and gives the features (``encode``), as in the authors' code.
+
+Defaults for 28x28 gray images are the paper's MNIST setup: D = 784-1000-500-250-250-250-K
+with weight normalisation, ReLU and Gaussian noise (0.3 on the input, 0.5 on the hidden
+layers); G = z(100)-500-500-784 with batch norm, softplus and a sigmoid output; Adam with
+lr 0.003, beta1 0.5 for both players. The paper's batch size is 100: pass
+``--batch-size 100`` (``batch_size=100`` in Python); the engine's ``--lr`` is not used.
+Other image sizes and RGB get a conv variant of the paper's CIFAR-10 networks.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+from torch.nn.utils.parametrizations import weight_norm
+from torch.optim.swa_utils import AveragedModel
+
+from tenshot.config import opt
+from tenshot.errors import ConfigError
+from tenshot.losses.gan import feature_matching_loss
+from tenshot.losses.semisup_gan import real_logit, supervised_loss, unsupervised_loss
+from tenshot.methods.base import Method
+from tenshot.methods.ssae import ClassifierOptions, JointClassifier
+from tenshot.nn.gan import ConvGenerator, Generator, MinibatchDiscrimination
+
+PAPER_SHAPE = (1, 28, 28)  # the MNIST setup of the paper, used as is for this shape
+
+
+@dataclass
+class SSGANConfig(ClassifierOptions):
+    architecture: Literal["auto", "mlp", "conv"] = opt(
+        "auto", "auto = the paper's MLP for 28x28 gray images, conv for other sizes and RGB"
+    )
+    hidden: tuple[int, ...] = opt(
+        (1000, 500, 250, 250, 250), "mlp: D's hidden layer sizes (the paper's)", positive=True
+    )
+    g_hidden: tuple[int, ...] = opt((500, 500), "mlp: G's hidden layer sizes (the paper's)", positive=True)
+    width: int = opt(64, "conv: channels of D's first stage, doubled in each next one; G mirrors D", positive=True)
+    n_blocks: int = opt(2, "conv: stride-2 stages in each network", positive=True)
+    latent_dim: int = opt(100, "size of the noise z fed to the generator", positive=True)
+    input_noise: float = opt(0.3, "std of the Gaussian noise on D's input while training (0 = off)")
+    hidden_noise: float = opt(0.5, "std of the Gaussian noise on D's hidden layers while training (0 = off)")
+    minibatch_discrimination: bool = opt(
+        False, "D also compares each example with its batch; better samples, but the paper finds a worse classifier"
+    )
+    ema_decay: float = opt(
+        0.999, "decay of the moving average of D's weights that classifies and gives features (0 = the live D)"
+    )
+    data_init: bool = opt(True, "set D's weight-norm scales and biases from the first batch (Salimans & Kingma 2016)")
+    lr_d: float = opt(0.003, "discriminator (classifier) Adam learning rate", positive=True)
+    lr_g: float = opt(0.003, "generator Adam learning rate", positive=True)
+    beta1: float = opt(0.5, "Adam beta1 of both players")
+
+    def validate(self) -> None:
+        super().validate()
+        if self.input_noise < 0 or self.hidden_noise < 0:
+            raise ConfigError(f"noise stds must be >= 0 (0 = off), got {self.input_noise} and {self.hidden_noise}")
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1) (0.999 is usual, 0 = no averaging), got {self.ema_decay}")
+        if not 0.0 <= self.beta1 < 1.0:
+            raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1}")
+
+
+# --- building blocks ------------------------------------------------------------------
+class GaussianNoise(nn.Module):
+    """x + std * N(0, I) in training mode, the identity in eval mode. (N, ...) -> (N, ...)"""
+
+    def __init__(self, std: float) -> None:
+        super().__init__()
+        self.std = std
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
+
+    def extra_repr(self) -> str:
+        return f"std={self.std}"
+
+
+class ClassDiscriminator(nn.Module):
+    """``body``: images (N, C, H, W) in [0, 1] -> last hidden layer h (N, F); ``head``:
+    noise -> [minibatch discrimination] -> weight-normed linear -> K class logits."""
+
+    def __init__(self, body: nn.Module, feature_dim: int, n_classes: int, noise: float, minibatch: bool) -> None:
+        super().__init__()
+        self.body = body
+        layers: list[nn.Module] = [GaussianNoise(noise)]
+        if minibatch:
+            layers.append(MinibatchDiscrimination(feature_dim))
+            feature_dim = layers[-1].out_features
+        layers.append(weight_norm(nn.Linear(feature_dim, n_classes)))
+        self.head = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (N, C, H, W) -> class logits (N, K), last hidden layer (N, F)."""
+        h = self.body(x)
+        return self.head(h), h
+
+
+def mlp_body(in_shape: tuple[int, ...], hidden: tuple[int, ...], input_noise: float, noise: float) -> nn.Sequential:
+    """The paper's MNIST discriminator up to its last hidden layer: flatten -> noise(input)
+    -> [weight-normed linear -> ReLU], noise(hidden) between hidden layers."""
+    dims = [math.prod(in_shape), *hidden]
+    layers: list[nn.Module] = [nn.Flatten(), GaussianNoise(input_noise)]
+    for i, (a, b) in enumerate(zip(dims[:-1], dims[1:])):
+        layers += [GaussianNoise(noise)] if i else []
+        layers += [weight_norm(nn.Linear(a, b)), nn.ReLU()]
+    return nn.Sequential(*layers)
+
+
+def conv_body(in_shape: tuple[int, ...], width: int, n_blocks: int, input_noise: float, noise: float) -> nn.Sequential:
+    """The paper's CIFAR-10 discriminator, scaled by ``width`` and ``n_blocks``: noise on
+    the input; per stage a 3x3 conv and a stride-2 3x3 conv (weight-normed, LeakyReLU 0.2),
+    then noise; a 1x1 conv ("network in network") and global mean pooling -> (N, C_last).
+    Any image size works: the pooling removes the spatial dimensions."""
+    act = partial(nn.LeakyReLU, 0.2)
+    channels = [in_shape[0]] + [width * 2**i for i in range(n_blocks)]
+    layers: list[nn.Module] = [GaussianNoise(input_noise)]
+    for a, b in zip(channels[:-1], channels[1:]):
+        layers += [weight_norm(nn.Conv2d(a, b, 3, padding=1)), act()]
+        layers += [weight_norm(nn.Conv2d(b, b, 3, stride=2, padding=1)), act(), GaussianNoise(noise)]
+    c = channels[-1]
+    layers += [weight_norm(nn.Conv2d(c, c, 1)), act(), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
+    return nn.Sequential(*layers)
+
+
+class SoftplusGenerator(Generator):
+    """The paper's MNIST generator: z -> [linear -> batch norm -> softplus] * len(hidden)
+    -> weight-normed linear -> sigmoid -> (C, H, W) in [0, 1]."""
+
+    def __init__(self, out_shape: tuple[int, ...], latent_dim: int, hidden: tuple[int, ...]) -> None:
+        super().__init__(latent_dim)
+        dims = [latent_dim, *hidden]
+        layers: list[nn.Module] = []
+        for a, b in zip(dims[:-1], dims[1:]):
+            layers += [nn.Linear(a, b), self.norm(b, 1), nn.Softplus()]
+        layers += [weight_norm(nn.Linear(dims[-1], math.prod(out_shape))), nn.Sigmoid()]
+        layers.append(nn.Unflatten(1, tuple(out_shape)))
+        self.net = nn.Sequential(*layers)
+
+
+class UnitRange(nn.Module):
+    """[-1, 1] (a tanh generator's range) -> [0, 1], the range of the data."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x + 1) / 2
+
+
+@torch.no_grad()
+def init_from_data(net: nn.Module, x: torch.Tensor) -> None:
+    """Data-dependent init of weight normalisation (Salimans & Kingma 2016, sec. 3.2):
+    layer by layer, in forward order, scale g and bias b are set so that the layer's
+    pre-activations on batch ``x`` have mean 0 and variance 1 per unit."""
+    for layer in [m for m in net.modules() if parametrize.is_parametrized(m, "weight")]:
+        g = layer.parametrizations.weight.original0  # weight = g * v / ||v||
+        g.fill_(1.0)
+        layer.bias.zero_()
+        seen: list[torch.Tensor] = []
+        handle = layer.register_forward_hook(lambda _m, _i, out: seen.append(out))
+        net(x)
+        handle.remove()
+        dims = [0, *range(2, seen[0].dim())]  # over the batch (and positions)
+        mean, var = seen[0].mean(dims), seen[0].var(dims, unbiased=False)
+        scale = torch.rsqrt(var + 1e-6)
+        g.copy_(scale.view_as(g))
+        layer.bias.copy_(-mean * scale)
+
+
+def ema_update(average: torch.Tensor, current: torch.Tensor, n_averaged: torch.Tensor, decay: float) -> torch.Tensor:
+    """One EMA step, with warm-up: after t updates the decay is min(decay, (1 + t) / (10 + t)),
+    so short runs average their recent past instead of their random start."""
+    d = torch.clamp((1 + n_averaged) / (10 + n_averaged), max=decay)
+    return average + (1 - d) * (current - average)
+
+
+def resolve_architecture(choice: str, input_shape: tuple[int, ...]) -> str:
+    if choice != "auto":
+        return choice
+    return "mlp" if tuple(input_shape) == PAPER_SHAPE else "conv"
+
+
+# --- the method --------------------------------------------------------------------------
+class SSGAN(JointClassifier, Method):
+    """Semi-supervised GAN with a K+1-class discriminator (Salimans et al. 2016); features = D's last hidden layer."""
+
+    Config = SSGANConfig
+
+    def __init__(self, config: SSGANConfig, input_shape: tuple[int, int, int], train=None) -> None:
+        super().__init__(config, input_shape, train)
+        if config.n_classes < 2:
+            raise ConfigError(
+                "n_classes is not set: fit through SemiSupervisedClassifier, which sets it from the labels"
+            )
+        self.automatic_optimization = False  # two players, two optimizers: training_step steps them
+        self.architecture = resolve_architecture(config.architecture, self.input_shape)
+        self.generator, self.discriminator = self.build(config)
+        # A submodule, so checkpoints and model.safetensors hold the averaged weights too.
+        self.ema = AveragedModel(self.discriminator, avg_fn=partial(ema_update, decay=config.ema_decay))
+        self.ema.requires_grad_(False)
+
+    def build(self, config: SSGANConfig) -> tuple[nn.Module, ClassDiscriminator]:
+        """G (z -> images in [0, 1]) and D (images -> K logits, last hidden layer)."""
+        noise = (config.input_noise, config.hidden_noise)
+        if self.architecture == "mlp":
+            body, feature_dim = mlp_body(self.input_shape, config.hidden, *noise), config.hidden[-1]
+            g: nn.Module = SoftplusGenerator(self.input_shape, config.latent_dim, config.g_hidden)
+        else:
+            arch = (config.width, config.n_blocks)
+            body, feature_dim = conv_body(self.input_shape, *arch, *noise), config.width * 2 ** (config.n_blocks - 1)
+            g = nn.Sequential(ConvGenerator(self.input_shape, config.latent_dim, *arch), UnitRange())
+        d = ClassDiscriminator(
+            body, feature_dim, config.n_classes, config.hidden_noise, config.minibatch_discrimination
+        )
+        return g, d
+
+    # --- the two players' objectives ---------------------------------------------------
+    def noise(self, n: int) -> torch.Tensor:
+        return torch.randn(max(n, 2), self.config.latent_dim, device=self.device)  # >= 2: G's batch norm
+
+    def discriminator_terms(self, x: torch.Tensor, x_labeled=None, y_labeled=None) -> dict[str, torch.Tensor]:
+        """D's loss ("loss") on unlabeled x and, when given, the labeled batch; all (N, C, H, W) in [0, 1]."""
+        with torch.no_grad():  # D's step must not move G
+            fake = self.generator(self.noise(len(x)))
+        unl_logits, _ = self.discriminator(x)
+        fake_logits, _ = self.discriminator(fake)
+        unsup = unsupervised_loss(unl_logits, fake_logits)
+        terms = {
+            "d_unsupervised": unsup,
+            "d_real": torch.sigmoid(real_logit(unl_logits)).mean(),  # D(x) = Z / (Z + 1)
+            "d_fake": torch.sigmoid(real_logit(fake_logits)).mean(),  # D(G(z))
+        }
+        if x_labeled is None:  # an unlabeled-only batch
+            return {"loss": unsup, **terms}
+        lab_logits, _ = self.discriminator(x_labeled)
+        sup = supervised_loss(lab_logits, y_labeled)
+        accuracy = (lab_logits.argmax(1) == y_labeled).float().mean()
+        loss = self.config.classifier_weight * sup + unsup
+        return {"loss": loss, "d_supervised": sup, **terms, "labeled_accuracy": accuracy}
+
+    def generator_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Feature matching: G's images must have the mean of D's last hidden layer on real x."""
+        _, fake_h = self.discriminator(self.generator(self.noise(len(x))))
+        with torch.no_grad():  # the real side is a fixed target for G
+            _, real_h = self.discriminator(x)
+        return {"g_loss": feature_matching_loss(real_h, fake_h)}
+
+    def losses(self, x: torch.Tensor, x_labeled=None, y_labeled=None) -> dict[str, torch.Tensor]:
+        """Both players' terms without a step (the engine's first-batch check); "loss" is D's."""
+        return {**self.discriminator_terms(x, x_labeled, y_labeled), **self.generator_terms(x)}
+
+    # --- the alternating update ------------------------------------------------------------
+    def configure_optimizers(self) -> list[torch.optim.Optimizer]:
+        betas = (self.config.beta1, 0.999)
+        return [
+            torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr_d, betas=betas),
+            torch.optim.Adam(self.generator.parameters(), lr=self.config.lr_g, betas=betas),
+        ]
+
+    def step(self, optimizer, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> dict[str, torch.Tensor]:
+        x, x_labeled, y_labeled = batch
+        opt_d, opt_g = self.optimizers()
+        if self.config.data_init and self.ema.n_averaged.item() == 0:  # first step of a run, not of a resume
+            init_from_data(self.discriminator, x)
+        d_terms = self.discriminator_terms(x, x_labeled, y_labeled)
+        self.step(opt_d, d_terms["loss"])
+        with self.toggled_optimizer(opt_g):  # D's weights get no gradient from G's loss: less work
+            g_terms = self.generator_terms(x)
+            self.step(opt_g, g_terms["g_loss"])
+        self.ema.update_parameters(self.discriminator)  # the first update copies D
+        terms = {k: v.detach() for k, v in {**d_terms, **g_terms}.items()}
+        self.log_terms(terms)
+        return terms  # the engine's NaN guard checks every entry
+
+    # --- evaluation: the averaged discriminator ---------------------------------------------
+    def code(self, x: torch.Tensor) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1] -> the averaged D's last hidden layer (N, F)."""
+        return self.ema.module.body(x)
+
+    def head(self, h: torch.Tensor) -> torch.Tensor:
+        """Last hidden layer (N, F) -> the averaged D's class logits (N, K); used by ``logits``."""
+        return self.ema.module.head(h)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.code(x)
+
+    @torch.no_grad()
+    def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """G(z) for z ~ N(0, I), in eval mode -> (n, C, H, W) in [0, 1]."""
+        was_training = self.training
+        self.eval()
+        try:
+            z = torch.randn(n, self.config.latent_dim, generator=generator)  # on CPU: generators are per device
+            return self.generator(z.to(self.device)).clamp(0, 1).cpu()
+        finally:
+            self.train(was_training)

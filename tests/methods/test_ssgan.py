@@ -1,0 +1,172 @@
+"""The semi-supervised K+1-class GAN: one step through the engine, the paper's defaults,
+the averaged discriminator used for evaluation, and the classifier API."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils import parametrize
+
+import tenshot.registry
+from tenshot import io
+from tenshot.api import SemiSupervisedClassifier
+from tenshot.config import TrainConfig
+from tenshot.errors import ConfigError
+from tenshot.losses.semisup_gan import supervised_loss, unsupervised_loss
+from tenshot.methods.ssgan import SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data
+from tenshot.nn.gan import MinibatchDiscrimination
+from tenshot.training import fit
+
+TINY = {"n_classes": 3, "hidden": (16, 8), "g_hidden": (8,), "width": 4, "latent_dim": 4}
+ONE_STEP = TrainConfig(epochs=1, batch_size=6, accelerator="cpu", devices="1", progress=False)
+
+
+def make(shape=(1, 8, 8), **options) -> SSGAN:
+    torch.manual_seed(0)
+    return SSGAN(SSGANConfig.from_dict({**TINY, **options}), shape, ONE_STEP)
+
+
+def labeled_batch(shape, n=6):
+    x = torch.rand(n, *shape)
+    return x, (x[:n], torch.arange(n) % 3)
+
+
+@pytest.mark.parametrize("shape, options, architecture", [
+    ((1, 28, 28), {}, "mlp"),
+    ((3, 12, 12), {}, "conv"),
+    ((1, 8, 8), {"minibatch_discrimination": True}, "conv"),
+    ((3, 12, 12), {"architecture": "mlp", "minibatch_discrimination": True}, "mlp"),
+])
+def test_one_step_moves_both_players_and_logs_finite_terms(shape, options, architecture):
+    m = make(shape, **options)
+    assert m.architecture == architecture
+    x, labeled = labeled_batch(shape)
+    before = {n: p.detach().clone() for n, p in m.named_parameters()}
+    final = fit(m, x, ONE_STEP, labeled=labeled)["final"]
+    assert {"loss", "d_supervised", "d_unsupervised", "g_loss", "d_real", "d_fake", "labeled_accuracy"} <= set(final)
+    assert all(isinstance(v, float) and np.isfinite(v) for v in final.values())
+    changed = {n.split(".")[0] for n, p in m.named_parameters() if not torch.equal(before[n], p)}
+    assert changed == {"generator", "discriminator", "ema"}  # the average moves with D
+    assert m.ema.n_averaged.item() == 1
+    assert m.logits(x).shape == (6, 3) and torch.isfinite(m.features(x)).all()
+    assert m.sample(2).shape == (2, *shape)
+
+
+def test_defaults_for_28x28_gray_are_the_papers_mnist_setup():
+    m = SSGAN(SSGANConfig(n_classes=10), (1, 28, 28))
+    assert m.architecture == "mlp" and m.needs_labels and not m.automatic_optimization
+    d, g = m.discriminator, m.generator
+    # D = 784-1000-500-250-250-250-10, every layer weight-normed, ReLU, Gaussian noise 0.3 on the input, 0.5 after
+    linears = [l for l in d.modules() if isinstance(l, nn.Linear)]
+    assert [(l.in_features, l.out_features) for l in linears] == [
+        (784, 1000), (1000, 500), (500, 250), (250, 250), (250, 250), (250, 10)
+    ]
+    assert all(parametrize.is_parametrized(l, "weight") for l in linears)
+    assert [n.std for n in d.modules() if isinstance(n, GaussianNoise)] == [0.3, 0.5, 0.5, 0.5, 0.5, 0.5]
+    assert sum(isinstance(a, nn.ReLU) for a in d.modules()) == 5
+    assert not any(isinstance(b, MinibatchDiscrimination) for b in d.modules())  # it hurts the classifier
+    # G = z(100)-500-500-784: batch norm and softplus on the hidden layers, sigmoid output
+    layers = list(g.net)
+    sizes = [(l.in_features, l.out_features) for l in layers if isinstance(l, nn.Linear)]
+    assert sizes == [(100, 500), (500, 500), (500, 784)]
+    assert [type(l) for l in layers[:6]] == [nn.Linear, nn.BatchNorm1d, nn.Softplus] * 2
+    assert isinstance(layers[-2], nn.Sigmoid) and m.sample(3).shape == (3, 1, 28, 28)
+    # Adam, lr 0.003, beta1 0.5, one per player
+    opt_d, opt_g = m.configure_optimizers()
+    for opt in (opt_d, opt_g):
+        assert opt.defaults["lr"] == 0.003 and opt.defaults["betas"] == (0.5, 0.999)
+    assert {id(p) for p in opt_d.param_groups[0]["params"]} == {id(p) for p in d.parameters()}
+    assert {id(p) for p in opt_g.param_groups[0]["params"]} == {id(p) for p in g.parameters()}
+    # evaluation reads the moving average of D, not D
+    assert m.config.ema_decay == 0.999 and m.code.__func__ is SSGAN.code and m.ema.module is not d
+
+
+def test_the_average_differs_from_live_weights_and_is_what_logits_and_encode_use():
+    m = make((1, 8, 8), architecture="mlp", ema_decay=0.9)
+    x, labeled = labeled_batch((1, 8, 8), 12)
+    fit(m, x, TrainConfig(epochs=2, batch_size=4, accelerator="cpu", devices="1", progress=False), labeled=labeled)
+    assert m.ema.n_averaged.item() == 6
+    live, ema = dict(m.discriminator.named_parameters()), dict(m.ema.module.named_parameters())
+    assert live.keys() == ema.keys() and all(not torch.equal(live[k], ema[k]) for k in live)
+    assert not any(p.requires_grad for p in m.ema.parameters())
+    m.eval()
+    with torch.no_grad():
+        ema_logits, ema_h = m.ema.module(x)
+        live_logits, _ = m.discriminator(x)
+    assert torch.allclose(m.logits(x), ema_logits) and not torch.allclose(m.logits(x), live_logits)
+    assert torch.allclose(m.features(x), ema_h)
+
+
+def test_ema_update_warms_up_then_uses_the_decay():
+    avg, cur = torch.zeros(3), torch.ones(3)
+    assert torch.allclose(ema_update(avg, cur, torch.tensor(0), 0.999), torch.full((3,), 0.9))  # decay (1+0)/(10+0)
+    assert torch.allclose(ema_update(avg, cur, torch.tensor(10**6), 0.999), torch.full((3,), 0.001))
+    assert torch.equal(ema_update(avg, cur, torch.tensor(10**6), 0.0), cur)  # 0: the live weights
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+def test_data_init_gives_unit_preactivations_on_the_batch(architecture):
+    m = make((1, 8, 8), architecture=architecture).eval()  # eval: no noise, so the check sees the same inputs
+    x = torch.rand(32, 1, 8, 8)
+    init_from_data(m.discriminator, x)
+    layers = [l for l in m.discriminator.modules() if parametrize.is_parametrized(l, "weight")]
+    seen = []
+    handles = [l.register_forward_hook(lambda _m, _i, out: seen.append(out)) for l in layers]
+    with torch.no_grad():
+        m.discriminator(x)
+    for h in handles:
+        h.remove()
+    for out in seen:
+        dims = [0, *range(2, out.dim())]
+        assert torch.allclose(out.mean(dims), torch.zeros(1), atol=1e-4)
+        assert torch.allclose(out.std(dims, unbiased=False), torch.ones(1), atol=1e-2)
+
+
+def test_losses_give_d_loss_for_the_first_batch_check():
+    m = make((1, 8, 8), architecture="mlp", classifier_weight=2.0).eval()
+    x, (x_l, y_l) = labeled_batch((1, 8, 8))
+    torch.manual_seed(1)
+    terms = m.losses(x, x_l, y_l)
+    assert torch.allclose(terms["loss"], 2.0 * terms["d_supervised"] + terms["d_unsupervised"])
+    with torch.no_grad():
+        assert torch.allclose(terms["d_supervised"], supervised_loss(m.discriminator(x_l)[0], y_l))
+    unlabeled_only = m.losses(x)
+    assert "d_supervised" not in unlabeled_only
+    assert torch.equal(unlabeled_only["loss"], unlabeled_only["d_unsupervised"])
+    torch.manual_seed(2)
+    with torch.no_grad():
+        fake = m.generator(m.noise(6))
+        reference = unsupervised_loss(m.discriminator(x)[0], m.discriminator(fake)[0])
+    torch.manual_seed(2)
+    assert torch.allclose(m.discriminator_terms(x)["d_unsupervised"], reference)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\)"),
+    ({"hidden_noise": -0.1}, "noise stds must be >= 0"),
+    ({"beta1": 1.0}, r"beta1 must be in \[0, 1\)"),
+    ({"architecture": "resnet"}, "choose one of: auto, mlp, conv"),
+    ({"n_classes": 0}, "n_classes is not set"),
+])
+def test_bad_options(options, message):
+    with pytest.raises(ConfigError, match=message):
+        SSGAN(SSGANConfig.from_dict({**TINY, **options}), (1, 8, 8))
+
+
+def test_semisupervised_classifier_fits_predicts_and_round_trips(tiny_ds, tmp_path, monkeypatch):
+    monkeypatch.setitem(tenshot.registry.METHODS, "ssgan", (SSGAN, SSGANConfig))
+    y = np.full(len(tiny_ds.y_train), -1)
+    labeled = np.concatenate([np.flatnonzero(tiny_ds.y_train.numpy() == c)[:2] for c in range(3)])
+    y[labeled] = tiny_ds.y_train.numpy()[labeled]
+    options = {k: v for k, v in TINY.items() if k != "n_classes"}
+    clf = SemiSupervisedClassifier("ssgan", epochs=8, batch_size=16, accelerator="cpu", architecture="mlp",
+                                   ema_decay=0.9, **options).fit(tiny_ds.x_train, y)
+    assert clf.model_.config.n_classes == 3
+    proba = clf.predict_proba(tiny_ds.x_test)
+    assert proba.shape == (len(tiny_ds.x_test), 3) and np.allclose(proba.sum(1), 1, atol=1e-5)
+    assert clf.score(tiny_ds.x_test, tiny_ds.y_test.numpy()) > 0.6
+    assert clf.transform(tiny_ds.x_test).shape == (len(tiny_ds.x_test), 8)
+    clf.save(tmp_path / "run")
+    assert any(k.startswith("ema.module.") for k in io.load_weights(tmp_path / "run" / io.WEIGHTS))
+    again = SemiSupervisedClassifier.load(tmp_path / "run")
+    assert np.allclose(again.predict_proba(tiny_ds.x_test), proba, atol=1e-6)
