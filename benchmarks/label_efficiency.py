@@ -30,10 +30,10 @@ AE_METHODS = ("autoencoder", "sparse-ae", "denoising-ae", "stacked-ae")
 # Per-method pretraining recipe for a 2-core CPU (a few minutes each); any key is a
 # Pretrainer parameter. Full-size settings are one flag away: --epochs, --max-train.
 RECIPES: dict[str, dict] = {
-    "autoencoder": dict(epochs=8, max_train=30000),
-    "sparse-ae": dict(epochs=8, max_train=30000),
-    "denoising-ae": dict(epochs=8, max_train=30000),
-    "stacked-ae": dict(epochs=4, max_train=30000),
+    "autoencoder": dict(epochs=5, max_train=20000),
+    "sparse-ae": dict(epochs=5, max_train=20000),
+    "denoising-ae": dict(epochs=5, max_train=20000),
+    "stacked-ae": dict(epochs=2, max_train=20000),  # 2 epochs per layer x 3 layers + 2 fine-tuning
 }
 
 
@@ -48,6 +48,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
     ap.add_argument("--max-train", type=int, default=None, help="override every recipe's training images")
     ap.add_argument("--seed", type=int, default=0, help="pretraining seed")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
     ap.add_argument("--out", default="benchmarks/label_efficiency.json")
     args = ap.parse_args()
 
@@ -58,7 +59,7 @@ def main() -> None:
     for name in filter(None, args.methods.split(",")):
         if name not in METHODS:
             raise SystemExit(f"error: unknown method {name!r}")
-        recipe = {**RECIPES.get(name, {}), "seed": args.seed}
+        recipe = {**RECIPES.get(name, {}), "seed": args.seed, "threads": args.threads}
         recipe |= {k: v for k, v in (("epochs", args.epochs), ("max_train", args.max_train)) if v is not None}
         print(f"pretraining {name} {recipe} ...", flush=True)
         start = time.perf_counter()

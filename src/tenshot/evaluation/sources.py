@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
 
 from tenshot.data.dataset import Dataset
 from tenshot.errors import ConfigError, DataError, NotFittedError
@@ -146,12 +147,15 @@ class FeatureSource:
         if len(counts) < 2:
             raise DataError("the labeled subset has a single class; a probe needs at least two")
         est = make_probe(probe, int(counts.min()), seed, self.standardize)
-        with warnings.catch_warnings():
+        # One BLAS thread: a probe fits a few hundred rows, where threads only add overhead,
+        # and on a busy machine oversubscribed BLAS threads made fits 50-100x slower.
+        with warnings.catch_warnings(), threadpool_limits(1):
             # The weakly regularised end of a C grid may stop short of full convergence;
             # CV judges those candidates on accuracy anyway, so the warning is noise.
             warnings.simplefilter("ignore", ConvergenceWarning)
             est.fit(x, y)
-        return np.asarray(est.predict(self._test)), describe_selection(est)  # _test set with _train
+            pred = est.predict(self._test)  # _test is set together with _train
+        return np.asarray(pred), describe_selection(est)
 
 
 def _flatten(x: torch.Tensor) -> np.ndarray:
