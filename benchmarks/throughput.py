@@ -59,12 +59,16 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=2)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3, help="A/B pairs")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads for both loops (default: torch's)")
     ap.add_argument("--out", default="benchmarks/throughput.json")
     args = ap.parse_args()
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     ds = fashion_or_digits(args.data)
     x = ds.x_train[: args.n]
-    train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, accelerator="cpu", devices="1", progress=False)
+    train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, accelerator="cpu", devices="1", progress=False,
+                        threads=args.threads)
     samples = len(x) * args.epochs
     times: dict[str, list[float]] = {"plain PyTorch loop": [], "tenshot engine": []}
     for _ in range(args.repeats):
