@@ -7,6 +7,8 @@ A method is a LightningModule that owns *what* is learned and its update rule
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import ClassVar
 
 import lightning as L
@@ -14,6 +16,17 @@ import torch
 
 from tenshot.config import Config, TrainConfig
 from tenshot.errors import ConfigError
+
+
+@contextmanager
+def eval_mode(module: torch.nn.Module) -> Iterator[None]:
+    """Evaluate ``module`` (dropout off, batch-norm statistics frozen), then restore its mode."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train(was_training)
 
 
 class Method(L.LightningModule):
@@ -72,11 +85,7 @@ class Method(L.LightningModule):
     @torch.no_grad()
     def features(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """``encode`` over a large tensor in batches, in eval mode, on the module's device."""
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             device = next(self.parameters()).device
             parts = [self.encode(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
-        finally:
-            self.train(was_training)
         return torch.cat(parts) if parts else torch.empty(0)

@@ -18,7 +18,7 @@ from torch import nn
 from tenshot.config import Config, opt
 from tenshot.errors import ConfigError, TrainingError
 from tenshot.losses.gan import discriminator_loss, feature_matching_loss, generator_loss
-from tenshot.methods.base import Method
+from tenshot.methods.base import Method, eval_mode
 from tenshot.nn.encoders import pooled_features
 from tenshot.nn.gan import (
     ConvGenerator, Discriminator, Generator, HistoricalAverage, MLPGenerator,
@@ -32,7 +32,8 @@ class AdversarialConfig(Config):
 
     latent_dim: int = opt(100, "size of the noise z fed to the generator", positive=True)
     d_steps: int = opt(
-        1, "discriminator updates per generator update (Goodfellow et al.'s k), each with fresh noise", positive=True
+        1, "discriminator updates per generator update (Goodfellow et al.'s k), on the batch's images with fresh noise",
+        positive=True,
     )
     lr_d: float = opt(2e-4, "discriminator Adam learning rate; lower it first if D wins too easily", positive=True)
     lr_g: float = opt(2e-4, "generator Adam learning rate", positive=True)
@@ -201,13 +202,9 @@ class GAN(Method):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """G(z) for z ~ N(0, I), in eval mode -> (n, C, H, W) in [0, 1]."""
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             z = torch.randn(n, self.config.latent_dim, generator=generator)  # on CPU: generators are per device
             return ((self.generator(z.to(self.device)) + 1) / 2).clamp(0, 1).cpu()
-        finally:
-            self.train(was_training)
 
 
 class DCGAN(GAN):

@@ -18,6 +18,7 @@ from torch import nn
 
 from tenshot.config import Config, opt
 from tenshot.errors import ConfigError
+from tenshot.methods.base import eval_mode
 from tenshot.methods.autoencoder import Autoencoder, AutoencoderConfig
 from tenshot.methods.vae import VAE, VAEConfig
 
@@ -57,13 +58,9 @@ class JointClassifier:
     @torch.no_grad()
     def logits(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """Class logits (N, n_classes), in eval mode, in batches."""
-        was_training = self.training  # type: ignore[attr-defined]
-        self.eval()  # type: ignore[attr-defined]
-        try:
+        with eval_mode(self):  # type: ignore[arg-type]
             device = next(self.parameters()).device  # type: ignore[attr-defined]
             out = [self.head(self.code(x[i : i + batch_size].to(device))).cpu() for i in range(0, len(x), batch_size)]
-        finally:
-            self.train(was_training)  # type: ignore[attr-defined]
         return torch.cat(out)
 
 

@@ -36,7 +36,7 @@ from tenshot.config import opt
 from tenshot.errors import ConfigError
 from tenshot.losses.gan import feature_matching_loss
 from tenshot.losses.semisup_gan import real_logit, supervised_loss, unsupervised_loss
-from tenshot.methods.base import Method
+from tenshot.methods.base import Method, eval_mode
 from tenshot.methods.ssae import ClassifierOptions, JointClassifier
 from tenshot.nn.gan import ConvGenerator, Generator, MinibatchDiscrimination
 
@@ -307,10 +307,6 @@ class SSGAN(JointClassifier, Method):
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """G(z) for z ~ N(0, I), in eval mode -> (n, C, H, W) in [0, 1]."""
-        was_training = self.training
-        self.eval()
-        try:
+        with eval_mode(self):
             z = torch.randn(n, self.config.latent_dim, generator=generator)  # on CPU: generators are per device
             return self.generator(z.to(self.device)).clamp(0, 1).cpu()
-        finally:
-            self.train(was_training)

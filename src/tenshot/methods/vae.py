@@ -19,7 +19,7 @@ from torch import nn
 from tenshot.config import Config, opt
 from tenshot.errors import ConfigError
 from tenshot.losses.vae import bernoulli_log_prob, gaussian_kl, gaussian_log_prob, importance_weighted_log_likelihood
-from tenshot.methods.base import Method
+from tenshot.methods.base import Method, eval_mode
 from tenshot.nn.encoders import build_decoder, build_encoder
 
 
@@ -119,11 +119,10 @@ class VAE(Method):
         same figures."""
         k = self.config.ll_samples
         draws = max(k, 1)
-        was_training, device = self.training, next(self.parameters()).device
+        device = next(self.parameters()).device
         generator = torch.Generator().manual_seed(self.train_config.seed)
-        self.eval()
         elbo, log_lik = [], []
-        try:
+        with eval_mode(self):
             step = max(1, self.decode_chunk // draws)
             for i in range(0, len(x), step):
                 xb = x[i : i + step].to(device)
@@ -140,8 +139,6 @@ class VAE(Method):
                         z.flatten(0, 1), mean.repeat(draws, 1), log_var.repeat(draws, 1)
                     ).view(draws, -1)
                     log_lik.append(importance_weighted_log_likelihood(log_px_z + log_pz - log_qz))
-        finally:
-            self.train(was_training)
         out = {"test_elbo": torch.cat(elbo).mean().item()}
         if k > 0:
             out["test_log_likelihood"] = torch.cat(log_lik).mean().item()

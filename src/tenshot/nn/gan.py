@@ -148,7 +148,10 @@ class Generator(nn.Module):
 
 
 class MLPGenerator(Generator):
-    """z -> [Linear -> norm -> ReLU] * len(hidden) -> Linear -> tanh -> (C, H, W)."""
+    """z -> [Linear -> norm -> ReLU] * len(hidden) -> Linear -> tanh -> (C, H, W).
+
+    Goodfellow et al.'s generator had no normalisation; batch norm steadies training and is
+    the layer virtual batch norm replaces."""
 
     def __init__(
         self, out_shape: tuple[int, int, int], latent_dim: int, hidden: tuple[int, ...], reference_size: int = 0
@@ -223,7 +226,8 @@ class Discriminator(nn.Module):
 def mlp_discriminator(
     in_shape: tuple[int, int, int], hidden: tuple[int, ...], minibatch_discrimination: bool = False
 ) -> Discriminator:
-    """Flatten -> [Linear -> LeakyReLU(0.2)] * len(hidden) -> logit."""
+    """Flatten -> [Linear -> LeakyReLU(0.2)] * len(hidden) -> logit (LeakyReLU instead of the
+    original maxout units: the same role, no extra parameters)."""
     dims = [math.prod(in_shape), *hidden]
     blocks = [nn.Sequential(nn.Flatten(), nn.Linear(a, b), nn.LeakyReLU(0.2)) for a, b in zip(dims[:-1], dims[1:])]
     return Discriminator(blocks, dims[-1], minibatch_discrimination)
