@@ -240,7 +240,7 @@ def build_parser(argv: list[str]) -> Parser:
 
     p = verbs.add_parser("demo", help="the main job end to end with a summary table",
                          description=f"Pretrain {DEFAULT_METHOD} on Fashion-MNIST (digits if it is not installed), then "
-                         "compare it with pixels, PCA and a supervised net at 1-100 labels per class.")
+                         "compare it with pixels, PCA and a supervised net at 1-50 labels per class.")
     add_data_options(p, default="fashion-mnist, or digits when it is not installed")
     p.add_argument("--out", default="runs/demo", help="run folder (default: runs/demo)")
     p.add_argument("--quick", action="store_true", help="a much smaller run (a smoke test)")

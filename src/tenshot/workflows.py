@@ -157,8 +157,9 @@ def demo(
     if not ds.labeled or ds.x_test is None:
         raise DataError(f"the demo needs labeled data with a test split; {data} has none")
     big = ds.input_shape[1] >= 16
-    train = {"epochs": 1 if quick else 8, "seed": seed, "max_train": (2000 if quick else 30000) if big else None, "threads": None}
-    lpc: list[int | None] = [1, 10] if quick else [1, 5, 10, 100]
+    # Sized to finish in minutes on a 2-core CPU; `tenshot pretrain` + `tenshot probe` go further.
+    train = {"epochs": 1 if quick else 5, "seed": seed, "max_train": (2000 if quick else 20000) if big else None, "threads": None}
+    lpc: list[int | None] = [1, 10] if quick else [1, 5, 10, 50]
     seeds = 1 if quick else 3
     log(f"1/3 pretraining {DEFAULT_METHOD} on {min(len(ds.x_train), train['max_train'] or 10**9)} unlabeled {data} images ...")
     pretrain(DEFAULT_METHOD, ds, out, force=force, train=train)
