@@ -41,7 +41,7 @@ class SupervisedSource:
 
     def _net(self) -> nn.Module:
         cfg = self.encoder
-        enc = build_encoder(cfg.encoder, self._shape, cfg.latent_dim, hidden=cfg.hidden, width=cfg.width, n_blocks=cfg.n_blocks)
+        enc = build_encoder(cfg.encoder, self._shape, cfg.latent_dim, **cfg.arch())
         return nn.Sequential(enc, nn.ReLU(), nn.Dropout(0.5), nn.Linear(cfg.latent_dim, self._classes))
 
     def _epochs_budget(self, n: int) -> int:

@@ -20,12 +20,22 @@ from tenshot.nn.corruption import Noise
 
 
 @dataclass
-class AutoencoderConfig(Config):
+class EncoderOptions(Config):
+    """The encoder/decoder architecture shared by the autoencoder family and the VAEs."""
+
     encoder: Literal["conv", "mlp"] = opt("conv", "encoder/decoder family")
     latent_dim: int = opt(128, "size of the code", positive=True)
     width: int = opt(32, "conv: channels of the first block (doubled in each next one)", positive=True)
     n_blocks: int = opt(2, "conv: number of stride-2 blocks", positive=True)
     hidden: tuple[int, ...] = opt((512, 256), "mlp: hidden layer sizes, e.g. 512,256", positive=True)
+
+    def arch(self) -> dict:
+        """Keyword arguments of build_encoder / build_decoder."""
+        return dict(hidden=self.hidden, width=self.width, n_blocks=self.n_blocks)
+
+
+@dataclass
+class AutoencoderConfig(EncoderOptions):
     loss: Literal["bce", "mse"] = opt("bce", "reconstruction loss")
     features: Literal["layers", "code"] = opt(
         "layers", "what transform returns: 'code', or 'layers' = every block max-pooled to 4x4 plus the code"
@@ -39,11 +49,10 @@ class Autoencoder(Method):
 
     def __init__(self, config: AutoencoderConfig, input_shape: tuple[int, int, int], train=None) -> None:
         super().__init__(config, input_shape, train)
-        arch = dict(hidden=config.hidden, width=config.width, n_blocks=config.n_blocks)
         self.encoder = build_encoder(
-            config.encoder, self.input_shape, config.latent_dim, code_activation=self.code_activation(config), **arch
+            config.encoder, self.input_shape, config.latent_dim, code_activation=self.code_activation(config), **config.arch()
         )
-        self.decoder = build_decoder(config.encoder, self.input_shape, config.latent_dim, **arch)
+        self.decoder = build_decoder(config.encoder, self.input_shape, config.latent_dim, **config.arch())
 
     def code_activation(self, config: AutoencoderConfig) -> str:
         return "none"

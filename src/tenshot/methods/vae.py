@@ -16,20 +16,17 @@ from typing import Literal
 import torch
 from torch import nn
 
-from tenshot.config import Config, opt
+from tenshot.config import opt
 from tenshot.errors import ConfigError
 from tenshot.losses.vae import bernoulli_log_prob, gaussian_kl, gaussian_log_prob, importance_weighted_log_likelihood
+from tenshot.methods.autoencoder import EncoderOptions
 from tenshot.methods.base import Method, eval_mode
 from tenshot.nn.encoders import build_decoder, build_encoder
 
 
 @dataclass
-class VAEConfig(Config):
-    encoder: Literal["conv", "mlp"] = opt("conv", "encoder/decoder family")
+class VAEConfig(EncoderOptions):
     latent_dim: int = opt(32, "size of z (transform returns the posterior mean, this size)", positive=True)
-    width: int = opt(32, "conv: channels of the first block (doubled in each next one)", positive=True)
-    n_blocks: int = opt(2, "conv: number of stride-2 blocks", positive=True)
-    hidden: tuple[int, ...] = opt((512, 256), "mlp: hidden layer sizes, e.g. 512,256", positive=True)
     decoder: Literal["bernoulli", "gaussian"] = opt(
         "bernoulli", "p(x|z): bernoulli (BCE with logits; the usual choice for pixels in [0, 1]) or gaussian"
     )
@@ -67,11 +64,10 @@ class VAE(Method):
 
     def __init__(self, config: VAEConfig, input_shape: tuple[int, int, int], train=None) -> None:
         super().__init__(config, input_shape, train)
-        arch = dict(hidden=config.hidden, width=config.width, n_blocks=config.n_blocks)
         # The encoder's linear code layer has 2 * latent_dim outputs, split into the mean and
         # log-variance heads: two linear maps of the last hidden block, stored as one.
-        self.encoder = build_encoder(config.encoder, self.input_shape, 2 * config.latent_dim, **arch)
-        self.decoder = build_decoder(config.encoder, self.input_shape, config.latent_dim, **arch)
+        self.encoder = build_encoder(config.encoder, self.input_shape, 2 * config.latent_dim, **config.arch())
+        self.decoder = build_decoder(config.encoder, self.input_shape, config.latent_dim, **config.arch())
         if config.decoder == "gaussian" and config.decoder_std is None:
             self.decoder_log_std = nn.Parameter(torch.tensor(math.log(self.INIT_STD)))
 
