@@ -52,3 +52,30 @@ def tiny_npz(tmp_path) -> str:
     path = tmp_path / "tiny.npz"
     np.savez(path, x=x[:, 0].numpy(), y=y.numpy(), x_test=xt[:, 0].numpy(), y_test=yt.numpy())
     return f"npz:{path}"
+
+
+@pytest.fixture(scope="session")
+def rgb_patches_folder(tmp_path_factory):
+    """A ``folder:DIR`` tree of labeled RGB images, made from the two photographs that
+    scikit-learn ships (china.jpg, flower.jpg; no download): each is cut into 32x32
+    patches, labeled by photo x quadrant (8 classes, 60 patches each); a quarter of each
+    class (a diagonal pattern) goes to test/. Returns the folder (a Path)."""
+    from pathlib import Path
+
+    from PIL import Image
+    from sklearn.datasets import load_sample_images
+
+    root = tmp_path_factory.mktemp("rgb_patches")
+    size, rows, cols = 32, 12, 20  # 12 x 20 patches of each 427x640 photo
+    photos = load_sample_images()
+    for photo, path in zip(photos.images, photos.filenames):
+        name = Path(path).stem  # china, flower
+        for r in range(rows):
+            for c in range(cols):
+                label = f"{name}-{'top' if r < rows // 2 else 'bottom'}-{'left' if c < cols // 2 else 'right'}"
+                split = "test" if (r + c) % 4 == 0 else "train"  # a diagonal pattern: ~1/4 of each class
+                folder = root / split / label
+                folder.mkdir(parents=True, exist_ok=True)
+                patch = photo[r * size : (r + 1) * size, c * size : (c + 1) * size]
+                Image.fromarray(patch).save(folder / f"{r:02d}-{c:02d}.png")
+    return root

@@ -14,6 +14,11 @@ from tenshot.methods.vae import VAE, BetaVAE, BetaVAEConfig, VAEConfig
 from tenshot.methods.ssgan import SSGAN, SSGANConfig
 from tenshot.methods.ssae import SemiSupervisedAE, SemiSupervisedVAE, SSAEConfig, SSVAEConfig
 from tenshot.methods.stacked import StackedAEConfig, StackedAutoencoder
+from tenshot.methods.colorization import Colorization, ColorizationConfig
+from tenshot.methods.context import Context, ContextConfig
+from tenshot.methods.rotation import Rotation, RotationConfig
+from tenshot.methods.exemplar import Exemplar, ExemplarConfig
+from tenshot.methods.simclr import SimCLR, SimCLRConfig
 
 METHODS: dict[str, tuple[type[Method], type[Config]]] = {
     # autoencoders
@@ -33,6 +38,11 @@ METHODS: dict[str, tuple[type[Method], type[Config]]] = {
     "ssvae": (SemiSupervisedVAE, SSVAEConfig),
     "ssgan": (SSGAN, SSGANConfig),
     # self-supervised
+    "rotation": (Rotation, RotationConfig),
+    "context": (Context, ContextConfig),
+    "colorization": (Colorization, ColorizationConfig),
+    "exemplar": (Exemplar, ExemplarConfig),
+    "simclr": (SimCLR, SimCLRConfig),
 }
 
 DEFAULT_METHOD = "denoising-ae"

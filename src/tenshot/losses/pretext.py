@@ -1,0 +1,40 @@
+"""Losses of the pretext tasks: a made-up labelling of unlabeled images (which way is up,
+where is this patch, what colour is this pixel) that a network can only solve by
+learning about the images (Gidaris et al. 2018; Doersch et al. 2015; Zhang et al. 2016).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+def pretext_classification(logits: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Cross-entropy of a pretext classifier, and its accuracy.
+
+    logits (N, K) with target (N,) -- one label per example (rotation, patch position) --
+    or dense logits (N, K, H, W) with target (N, H, W) -- one label per pixel (colour bin).
+
+    Returns ``{"loss": mean cross-entropy, "pretext_acc": fraction right}``. The accuracy
+    is what tells a user the pretext task was learned: chance is 1/K for balanced labels.
+    """
+    if logits.dim() != target.dim() + 1 or logits.shape[:1] + logits.shape[2:] != target.shape:
+        raise ValueError(
+            f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
+            "expected (N, K) with (N,), or (N, K, H, W) with (N, H, W)"
+        )
+    loss = F.cross_entropy(logits, target)
+    acc = (logits.detach().argmax(1) == target).float().mean()
+    return {"loss": loss, "pretext_acc": acc}
+
+
+def ab_regression_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Squared colour error: pred, target (N, 2, H, W) ab channels -> scalar.
+
+    Summed over the two channels (the Euclidean ab distance of Zhang et al. 2016's
+    regression baseline), averaged over pixels and examples, so the loss means the same
+    at every image size.
+    """
+    if pred.shape != target.shape or pred.dim() != 4 or pred.shape[1] != 2:
+        raise ValueError(f"pred {tuple(pred.shape)} and target {tuple(target.shape)} must both be (N, 2, H, W)")
+    return ((pred - target) ** 2).sum(1).mean()

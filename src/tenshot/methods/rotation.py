@@ -1,0 +1,69 @@
+"""Rotation prediction (Gidaris, Singh & Komodakis 2018, "Unsupervised representation
+learning by predicting image rotations").
+
+Every image is shown in its four rotations, 0/90/180/270 degrees, in the same batch,
+and a conv net classifies which one it sees. Telling which way is up requires knowing
+what the object is and where its parts are, so the encoder has to learn them; the four
+classes are exactly balanced, so chance is 25% and ``pretext_acc`` shows the learning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from tenshot.config import opt
+from tenshot.losses.pretext import pretext_classification
+from tenshot.methods.pretext import PretextMethod, PretextOptions, classifier_head
+from tenshot.nn.augment import flip_and_shift
+
+N_ROTATIONS = 4
+
+
+def rotations(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """All four rotations of square images.
+
+    x (N, C, S, S) -> views (4N, C, S, S), labels (4N,): ``views[k * N + i]`` is image i
+    turned k * 90 degrees counter-clockwise, and its label is k. Exact (``rot90`` moves
+    pixels, no interpolation), so no resampling artefact can give the rotation away.
+    """
+    if x.dim() != 4 or x.shape[2] != x.shape[3]:
+        raise ValueError(f"rotations need square images (N, C, S, S), got {tuple(x.shape)}")
+    views = torch.cat([torch.rot90(x, k, dims=(2, 3)) for k in range(N_ROTATIONS)])
+    labels = torch.arange(N_ROTATIONS, device=x.device).repeat_interleave(len(x))
+    return views, labels
+
+
+def centre_square(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, C, S, S), S = min(H, W): a quarter turn keeps the shape only
+    for squares, and the encoder's code layer expects one shape."""
+    h, w = x.shape[2:]
+    s = min(h, w)
+    top, left = (h - s) // 2, (w - s) // 2
+    return x[:, :, top : top + s, left : left + s]
+
+
+@dataclass
+class RotationConfig(PretextOptions):
+    augment: bool = opt(True, "random flips and shifts of each batch (kornia) before rotating")
+
+
+class Rotation(PretextMethod):
+    """Rotation prediction (Gidaris et al. 2018): classify 0/90/180/270-degree turns; features = pooled conv blocks."""
+
+    Config = RotationConfig
+
+    def __init__(self, config: RotationConfig, input_shape: tuple[int, int, int], train=None) -> None:
+        super().__init__(config, input_shape, train)
+        c, h, w = self.input_shape
+        self.augment = flip_and_shift((h, w), config.augment)
+        s = min(h, w)
+        self.encoder = self.build_encoder((c, s, s))
+        self.head = classifier_head(config.latent_dim, config.latent_dim, N_ROTATIONS)
+
+    def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        if self.training:
+            x = self.augment(x)
+        views, labels = rotations(centre_square(x))  # (4N, C, S, S), (4N,)
+        return pretext_classification(self.head(self.encoder(views)), labels)
