@@ -164,8 +164,13 @@ def _flatten(x: torch.Tensor) -> np.ndarray:
 
 
 def pixels_source(name: str = "pixels") -> FeatureSource:
-    """The raw-pixel baseline: flattened images, (N, C*H*W)."""
-    return FeatureSource(name, _flatten)
+    """The raw-pixel baseline: flattened images, (N, C*H*W), in [0, 1] as they are.
+
+    Not standardised: per-pixel unit variance lifts the near-constant border pixels to the
+    level of the informative ones. On Fashion-MNIST with 10 labels per class that costs the
+    linear probe about a point (68.7% vs 70.0% over 3 splits); the baseline is kept strong.
+    """
+    return FeatureSource(name, _flatten, standardize=False)
 
 
 def pca_source(n_components: int | float | None = None, name: str = "pca", seed: int = 0) -> FeatureSource:
