@@ -21,14 +21,9 @@ from torch import nn
 from tenshot.config import opt
 from tenshot.losses.contrastive import top1_accuracy
 from tenshot.methods.autoencoder import EncoderOptions
-from tenshot.methods.base import Method, eval_mode
+from tenshot.methods.base import Method, held_out_pretext_accuracy
 from tenshot.nn.augment import AugmentOptions
 from tenshot.nn.encoders import build_encoder, pooled_features
-
-# Held-out pretext accuracy is measured on at most this many test images: a +-1% estimate
-# that adds no noticeable time to a run.
-TEST_IMAGES = 2000
-
 
 @dataclass
 class ContrastiveConfig(EncoderOptions, AugmentOptions):
@@ -94,19 +89,6 @@ class ContrastiveMethod(Method):
         feats = self.encoder.features(x)
         return pooled_features(feats) if self.config.features == "layers" else feats[-1]
 
-    @torch.no_grad()
     def test_metrics(self, x: torch.Tensor) -> dict[str, float]:
-        """Pretext accuracy on held-out images (the first ``TEST_IMAGES``), in batches of the
-        training batch size so that chance is the same as in training; a task solved by
-        memorising the training images would show here. Seeded: the same views every run."""
-        x = x[:TEST_IMAGES]
-        if len(x) == 0:
-            return {}
-        device, size = next(self.parameters()).device, self.train_config.batch_size
-        right = 0.0
-        with eval_mode(self), torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            torch.manual_seed(0)
-            for i in range(0, len(x), size):
-                batch = x[i : i + size].to(device)
-                right += float(self.losses(batch)["pretext_acc"]) * len(batch)
-        return {"test_pretext_acc": right / len(x)}
+        # In batches of the training size: the chance level of "find the twin" depends on it.
+        return held_out_pretext_accuracy(self, x, self.train_config.batch_size)

@@ -17,13 +17,8 @@ from torch import nn
 
 from tenshot.config import Config, opt
 from tenshot.errors import ConfigError
-from tenshot.methods.base import Method, eval_mode
+from tenshot.methods.base import Method, held_out_pretext_accuracy
 from tenshot.nn import ConvEncoder, pooled_features
-
-# Held-out pretext accuracy is measured on at most this many test images: enough for a
-# +-1% estimate, cheap enough to add no noticeable time to a run.
-TEST_IMAGES = 2000
-
 
 @dataclass
 class PretextOptions(Config):
@@ -85,19 +80,5 @@ class PretextMethod(Method):
             maps.append(h)
         return pooled_features(maps if k == 0 else maps[-1:], self.config.grid)
 
-    @torch.no_grad()
-    def test_metrics(self, x: torch.Tensor, batch_size: int = 256) -> dict[str, float]:
-        """Pretext accuracy on held-out images (the first ``TEST_IMAGES``): a task learned
-        only by memorising the training images would show here. Seeded, so that random
-        pretext labels (patch positions) are the same in every run."""
-        x = x[:TEST_IMAGES]
-        if len(x) == 0:
-            return {}
-        device = next(self.parameters()).device
-        right = 0.0
-        with eval_mode(self), torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
-            for i in range(0, len(x), batch_size):
-                batch = x[i : i + batch_size]
-                right += float(self.losses(batch.to(device))["pretext_acc"]) * len(batch)
-        return {"test_pretext_acc": right / len(x)}
+    def test_metrics(self, x: torch.Tensor) -> dict[str, float]:
+        return held_out_pretext_accuracy(self, x, batch_size=256)
