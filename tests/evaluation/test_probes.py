@@ -91,6 +91,21 @@ def test_holdout_selection_is_described(make_blobs):
     assert "hold-out" in describe_selection(est)["selection"]
 
 
+@pytest.mark.parametrize("n", [501, None])
+def test_large_linear_probe_chooses_c_like_the_grid_search_on_one_holdout(n, make_blobs):
+    """The warm-started path is a speed-up, not another selection: same split, same grid,
+    hence the same C and hold-out accuracy as GridSearchCV (up to solver tolerance)."""
+    x, y = make_blobs(520, n_classes=3, spread=6.0, seed=4)
+    path = make_probe("linear", n, seed=0).fit(x, y)
+    sel = describe_selection(path)
+    assert sel["C"] in C_GRID_LINEAR and "hold-out" in sel["selection"]
+    pipeline = make_probe("linear", 10, seed=0).estimator  # the same scaler + logistic regression
+    holdout = StratifiedShuffleSplit(n_splits=1, test_size=0.1, random_state=0)
+    grid = GridSearchCV(pipeline, {"clf__C": list(C_GRID_LINEAR)}, cv=holdout).fit(x, y)
+    assert sel["cv_accuracy"] == pytest.approx(grid.best_score_, abs=0.02)
+    assert (path.predict(x) == grid.predict(x)).mean() > 0.97
+
+
 def test_describe_selection_needs_fitted_probe():
     with pytest.raises(ConfigError, match="fit"):
         describe_selection(make_probe("linear", 10, 0))
