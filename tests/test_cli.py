@@ -86,6 +86,14 @@ def test_pretrain_then_sample_every_generative_family(capsys, tmp_path, npz_spec
     assert grid.shape[1] > grid.shape[0] and grid.std() > 0  # sample|nearest pairs side by side, not a blank image
 
 
+def test_too_few_images_for_the_exemplar_classes_is_refused_before_a_run_is_written(capsys, tmp_path, npz_spec):
+    code, out, err = run_cli(capsys, "pretrain", "exemplar", "--data", npz_spec, "--out", tmp_path / "ex",
+                             "--n-exemplars", "1000", "--epochs", "1", "--no-progress")
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "pass n_exemplars=60 or fewer" in lines[0], err
+    assert not (tmp_path / "ex").exists()
+
+
 def test_methods(capsys):
     code, out, _ = run_cli(capsys, "methods")
     assert code == 0

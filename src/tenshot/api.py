@@ -114,14 +114,17 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         )
         return method_cls, method_config, train
 
-    def check(self, input_shape: tuple[int, int, int] | None = None) -> None:
+    def check(self, input_shape: tuple[int, int, int] | None = None, n_images: int | None = None) -> None:
         """Validate every parameter, and that this estimator can train the method; with
         ``input_shape`` (C, H, W) also that the method accepts such images -- it is built
-        once, so e.g. colorization refuses gray data before any run folder is written."""
+        once, so e.g. colorization refuses gray data before any run folder is written --
+        and with ``n_images`` that there are enough of them (after ``max_train``)."""
         method_cls, config, train = self.configs()
         self._check_method(method_cls)
         if input_shape is not None:
-            method_cls(config, tuple(input_shape), train)
+            method = method_cls(config, tuple(input_shape), train)
+            if n_images is not None:
+                method.check_data(min(n_images, train.max_train or n_images))
 
     def _check_method(self, method_cls: type[Method]) -> None:
         if getattr(method_cls, "needs_labels", False):

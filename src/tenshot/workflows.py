@@ -45,7 +45,7 @@ def pretrain(
         rep = Pretrainer(method, **train, **method_options)
     rep.check()  # validate every option before loading data
     ds = load_dataset(data, data_dir) if isinstance(data, str) else data
-    rep.check(ds.input_shape)  # ... and that the method takes these images, before touching the output folder
+    rep.check(ds.input_shape, len(ds.x_train))  # ... and that the method takes these images, before touching the output folder
     data_name = data if isinstance(data, str) else ds.name
     with io.output_run(out, resume=resume, force=force) as run_dir:
         rep.input_shape_ = ds.input_shape

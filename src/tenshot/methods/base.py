@@ -62,6 +62,10 @@ class Method(L.LightningModule):
         ELBO); ``x`` are test images (N, C, H, W). Default: none."""
         return {}
 
+    def check_data(self, n_images: int) -> None:
+        """Raise ConfigError if the method cannot train on ``n_images`` images; called before
+        any run folder is written or any step taken. Default: any number will do."""
+
     def total_epochs(self, epochs: int) -> int:
         """How many epochs ``--epochs N`` means in all (greedy methods train per layer)."""
         return epochs

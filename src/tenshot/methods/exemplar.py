@@ -66,6 +66,14 @@ class Exemplar(ContrastiveMethod):
         return nn.Linear(config.latent_dim, config.n_exemplars)  # the softmax classifier over surrogate classes
 
     # --- the surrogate classes ------------------------------------------------------------
+    def check_data(self, n_images: int) -> None:
+        n = self.config.n_exemplars
+        if n_images < n:
+            raise ConfigError(
+                f"exemplar: n_exemplars={n} surrogate classes, but the training data has only {n_images} images; "
+                f"pass n_exemplars={n_images} or fewer (each class is one training image)"
+            )
+
     def on_train_start(self) -> None:
         # Lightning restores a resumed checkpoint (seeds included) before this hook.
         if not bool(self.chosen):
@@ -75,11 +83,7 @@ class Exemplar(ContrastiveMethod):
     def choose_exemplars(self, data: Dataset) -> None:
         """Draw the seed images from ``data`` with the run's seed (every DDP rank draws the same)."""
         n = self.config.n_exemplars
-        if len(data) < n:
-            raise ConfigError(
-                f"exemplar: n_exemplars={n} surrogate classes, but the training data has only {len(data)} images; "
-                f"pass n_exemplars={len(data)} or fewer (each class is one training image)"
-            )
+        self.check_data(len(data))
         order = torch.randperm(len(data), generator=torch.Generator().manual_seed(self.train_config.seed))
         images = torch.stack([first_tensor(data[i]) for i in order[:n].tolist()])
         self.exemplars.copy_(images)

@@ -133,6 +133,7 @@ def fit(
         torch.set_num_threads(train.threads)
     L.seed_everything(train.seed, workers=True, verbose=False)
     x = seeded_subset(x, train.max_train, train.seed)
+    method.check_data(len(x))
     method.train_config = train
     data = TensorDataset(x) if labeled is None else WithLabeled(x, *labeled)
     check_first_batch(method, data)
