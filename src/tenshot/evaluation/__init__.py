@@ -9,11 +9,13 @@ from __future__ import annotations
 from tenshot.evaluation.plot import plot_label_efficiency
 from tenshot.evaluation.probes import PROBES, describe_selection, make_probe
 from tenshot.evaluation.protocol import label_efficiency, probe_report
+from tenshot.evaluation.semisup import SemiSupervisedSource
 from tenshot.evaluation.sources import FeatureSource, Source, fixed_probes, pca_source, pixels_source
 
 __all__ = [
     "PROBES",
     "FeatureSource",
+    "SemiSupervisedSource",
     "Source",
     "describe_selection",
     "fixed_probes",
