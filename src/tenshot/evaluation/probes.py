@@ -142,7 +142,8 @@ def make_probe(name: str, n_per_class: int | None, seed: int, standardize: bool 
     if name == "linear" and (n_per_class is None or n_per_class > LARGE_PER_CLASS):
         # Many labels: scikit-learn's regularisation path, each C warm-started from the
         # last and the final refit from the chosen one -- the same hold-out choice as the
-        # grid search, several times fewer lbfgs iterations on 60k x 1000s of features.
+        # grid search, in fewer lbfgs iterations (20k x 1664 DAE features: same C, 146 s
+        # instead of 183 s on one thread).
         # (The scaler sees the whole labeled set here: labeled data only, never test.)
         path = LogisticRegressionCV(
             Cs=list(C_GRID_LINEAR), cv=_splitter(n_per_class, seed), scoring="accuracy", max_iter=2000, refit=True

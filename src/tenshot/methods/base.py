@@ -117,4 +117,3 @@ def held_out_pretext_accuracy(method: Method, x: torch.Tensor, batch_size: int) 
             batch = x[i : i + batch_size].to(device)
             right += float(method.losses(batch)["pretext_acc"]) * len(batch)
     return {"test_pretext_acc": right / len(x)}
-
