@@ -2,12 +2,12 @@
 autoencoder with the recipe of label_efficiency.py).
 
 Each method is pretrained on unlabeled train images (labels unused); its features are then
-scored with the label-efficiency protocol (linear and kNN probes, hyperparameters chosen by
-cross-validation on the labeled subset alone, test labels read once). Next to accuracy the
-script reports each method's pretraining time and its final pretext accuracy -- on the last
-epoch's training batches and, where the method defines one, on held-out test images -- so
-one sees that the pretext task was learned. A method that cannot run on the data (e.g.
-colorization on gray images) is skipped with its reason.
+scored with the label-efficiency protocol (linear, kNN and shrinkage-LDA probes,
+hyperparameters chosen by cross-validation on the labeled subset alone, test labels read
+once). Next to accuracy the script reports each method's pretraining time and its final
+pretext accuracy -- on the last epoch's training batches and, where the method defines
+one, on held-out test images -- so one sees that the pretext task was learned. A method
+that cannot run on the data (e.g. colorization on gray images) is skipped with its reason.
 
     python benchmarks/selfsup.py                                  # the table
     python benchmarks/selfsup.py --quick --data digits            # a smoke run, about a minute
@@ -81,7 +81,7 @@ def main() -> None:
     ap.add_argument("--baselines", default="pixels,pca")
     ap.add_argument("--data", default=None, help="default: fashion-mnist (digits when absent)")
     ap.add_argument("--labels", default="10,100,all", help="labels per class, comma list")
-    ap.add_argument("--probes", default="linear,knn")
+    ap.add_argument("--probes", default="linear,knn,lda")
     ap.add_argument("--seeds", type=int, default=None, help="label-split seeds to average over (default 3; --quick: 1)")
     ap.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
     ap.add_argument("--n-unlabeled", type=int, default=None, help="override every recipe's number of unlabeled training images")

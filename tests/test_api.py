@@ -90,6 +90,9 @@ def test_few_shot_classifier_on_a_run(tiny_ds, tmp_path):
         assert 0.0 <= clf.score(tiny_ds.x_test, tiny_ds.y_test) <= 1.0
     knn = FewShotClassifier(None, probe="knn").fit(x, y)
     assert knn.score(tiny_ds.x_test, tiny_ds.y_test) > 0.9  # the blobs are separable in pixel space
+    lda = FewShotClassifier(None, probe="lda").fit(x, y)
+    assert lda.selection_["shrinkage"] == "ledoit-wolf" and lda.score(tiny_ds.x_test, tiny_ds.y_test) > 0.9
+    assert np.allclose(lda.predict_proba(tiny_ds.x_test).sum(1), 1.0)
 
 
 def test_few_shot_classifier_errors(tiny_ds):

@@ -122,12 +122,13 @@ def test_pretrain_resume_and_force(capsys, tmp_path, npz_spec):
 def test_probe_run_and_baseline(capsys, tmp_path, run, npz_spec):
     out = tmp_path / "p.json"
     code, stdout, err = run_cli(capsys, "probe", run, "--data", npz_spec, "--labels-per-class", "1,5,all",
-                                "--probe", "linear,knn", "--seeds", "2", "--out", out)
+                                "--probe", "linear,knn,lda", "--seeds", "2", "--out", out)
     assert code == 0, err
     report = json.loads(out.read_text())
     assert report["source"] == "ae" and report["data"] == npz_spec
     assert [(r["labels_per_class"], r["probe"]) for r in report["results"]] == [
-        (1, "linear"), (1, "knn"), (5, "linear"), (5, "knn"), ("all", "linear"), ("all", "knn")]
+        (n, p) for n in (1, 5, "all") for p in ("linear", "knn", "lda")]
+    assert report["results"][-1]["selection"][0]["shrinkage"] == "ledoit-wolf"
     assert all(len(r["accuracies"]) == 2 for r in report["results"]) and out.with_suffix(".png").exists()
     assert "| ae | linear |" in stdout
     code, stdout, err = run_cli(capsys, "probe", "pca", "--data", npz_spec, "--labels-per-class", "5", "--out", tmp_path / "b.json")

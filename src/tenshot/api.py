@@ -273,8 +273,9 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
         representation: a fitted ``Pretrainer``, a run folder (str/Path) to load, or
             ``None`` for raw pixels (flattened). An *unfitted* Pretrainer is fitted on
             ``X`` in ``fit`` (without ``y``) -- better: fit it on your unlabeled pile first.
-        probe: "linear" (multinomial logistic regression), "svm" (L2 linear SVM) or
-            "knn" (cosine); see ``tenshot.evaluation.probes``.
+        probe: "linear" (multinomial logistic regression), "svm" (L2 linear SVM),
+            "knn" (cosine) or "lda" (shrinkage linear discriminant analysis, nothing to
+            search); see ``tenshot.evaluation.probes``.
         seed: seeds the cross-validation folds.
 
     ``fit(X, y)`` is the few-label step: with n labels of the rarest class it runs an
@@ -347,7 +348,7 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities (N, n_classes); kNN gives neighbour vote shares, the SVM has none."""
         feats = self._check_features(X)
         if not hasattr(self.estimator_, "predict_proba") or self.probe == "svm":
-            raise ConfigError("the svm probe gives no probabilities; use probe='linear' or 'knn'")
+            raise ConfigError("the svm probe gives no probabilities; use probe='linear', 'knn' or 'lda'")
         return self.estimator_.predict_proba(feats)
 
     def decision_function(self, X: Any) -> np.ndarray:

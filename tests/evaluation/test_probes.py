@@ -35,9 +35,36 @@ def test_one_label_per_class_uses_fixed_defaults(name, make_blobs):
     est = make_probe(name, 1, seed=0)
     assert isinstance(est, Pipeline)  # no GridSearchCV: nothing to cross-validate on
     sel = describe_selection(est.fit(x, y))
-    assert sel == ({"k": 1} if name == "knn" else {"C": 1.0}) | {"selection": sel["selection"]}
-    assert "fixed default" in sel["selection"]
+    if name == "lda":  # no within-class covariance from one example: nearest class mean
+        assert sel == {"selection": sel["selection"]} and "nearest class mean" in sel["selection"]
+    else:
+        assert sel == ({"k": 1} if name == "knn" else {"C": 1.0}) | {"selection": sel["selection"]}
+        assert "fixed default" in sel["selection"]
     assert (est.predict(x) == y).all()
+
+
+def test_lda_uses_the_shared_covariance_without_searching():
+    """Two classes apart along feature 0, buried in noise shared by features 0 and 1 (3 features):
+    nearest-mean fails, the Ledoit-Wolf-shrunk covariance of the labeled set finds
+    feature 0 - feature 1. Nothing is cross-validated."""
+    rng = np.random.default_rng(0)
+
+    def sample(n):
+        y = np.repeat([0, 1], n)
+        x = rng.normal(0, 1, (2 * n, 3))
+        shared = rng.normal(0, 8, 2 * n)
+        x[:, 0] += 4 * y + shared
+        x[:, 1] += shared
+        return x, y
+
+    x, y = sample(100)
+    x_test, y_test = sample(500)
+    est = make_probe("lda", 100, seed=0)
+    assert isinstance(est, Pipeline)
+    est.fit(x, y)
+    assert describe_selection(est)["shrinkage"] == "ledoit-wolf"
+    nearest_mean = make_probe("lda", 1, seed=0).fit(x, y)
+    assert est.score(x_test, y_test) > 0.85 > 0.7 > nearest_mean.score(x_test, y_test)
 
 
 @pytest.mark.parametrize("name,grid,key", [("linear", C_GRID_LINEAR, "C"), ("svm", C_GRID_SVM, "C")])

@@ -10,11 +10,22 @@ How the hyperparameter is chosen depends on how many labels each class has:
 ========================  ==================================================
 labels per class          selection
 ========================  ==================================================
-1                         none possible: fixed defaults (C=1, k=1)
+1                         none possible: fixed defaults (C=1, k=1; lda: nearest
+                          class mean, as no within-class covariance exists)
 2 .. 500                  grid search, StratifiedKFold(min(5, n)), shuffled
 > 500 or ``None`` (all)   grid search on one stratified 10% hold-out (a 5-fold
                           search over 60k x 1000-d features is too slow on CPU)
 ========================  ==================================================
+
+The ``lda`` probe has no hyperparameter to search: shrinkage linear discriminant analysis
+takes its shrinkage from the Ledoit-Wolf formula, computed on the labeled set alone.
+With a few labels per class and a thousand features it estimates one shared covariance,
+pulled toward the identity, and lets that whiten the class means. On learned features
+that beats cross-validated logistic regression at few labels (Fashion-MNIST, 10
+labels/class, 3 splits, ``benchmarks/label_efficiency.py``: autoencoder 70.7% -> 71.5%,
+sparse 70.6 -> 71.9, denoising 71.3 -> 71.9, stacked 67.7 -> 69.5); on raw pixels and
+PCA axes it loses (70.0 -> 67.6, 69.5 -> 61.9), so it is a probe to compare, not a
+replacement.
 
 Shapes: probes are fitted on ``X`` (n_labeled, d) float features and ``y``
 (n_labeled,) int labels; ``predict`` maps (m, d) -> (m,).
@@ -28,16 +39,17 @@ from typing import Any, Final
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.linear_model import LogisticRegression, LogisticRegressionCV
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, StratifiedShuffleSplit
-from sklearn.neighbors import KNeighborsClassifier
+from sklearn.neighbors import KNeighborsClassifier, NearestCentroid
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import Normalizer, StandardScaler
 from sklearn.svm import LinearSVC
 
 from tenshot.errors import ConfigError
 
-PROBES: Final = ("linear", "knn", "svm")
+PROBES: Final = ("linear", "knn", "svm", "lda")
 
 # LogisticRegressionCV's transition notices (scikit-learn 1.9) about options tenshot does not
 # use: l1_ratios (no elastic net here) and the layout of its fitted attributes (read
@@ -59,6 +71,16 @@ DEFAULTS: Final = {"linear": {"C": 1.0}, "svm": {"C": 1.0}, "knn": {"k": 1}}
 
 # Public hyperparameter name -> the pipeline parameter it sets.
 _PARAM = {"linear": ("C", "clf__C"), "svm": ("C", "clf__C"), "knn": ("k", "clf__n_neighbors")}
+
+
+class _NearestMean(NearestCentroid):
+    """NearestCentroid, quiet about the within-class spread it always computes (for its
+    unused ``shrink_threshold``): with one example per class that is 0/0, a RuntimeWarning
+    a user of the 1-label probe would otherwise see on every fit."""
+
+    def fit(self, X: Any, y: Any) -> "_NearestMean":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return super().fit(X, y)
 
 
 def check_probe(name: str) -> str:
@@ -83,6 +105,10 @@ def _pipeline(name: str, standardize: bool = True) -> Pipeline:
         return Pipeline([("scale", scale), ("clf", clf)])
     if name == "svm":
         clf = LinearSVC(C=DEFAULTS["svm"]["C"], penalty="l2", dual="auto", max_iter=5000)
+        return Pipeline([("scale", scale), ("clf", clf)])
+    if name == "lda":
+        # lsqr: the solver that takes a shrinkage and never forms a d x d inverse.
+        clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
         return Pipeline([("scale", scale), ("clf", clf)])
     # kNN: on L2-normalised rows euclidean distance ranks neighbours exactly as cosine
     # similarity does (|a-b|^2 = 2 - 2 cos), and lets sklearn use its fast paths.
@@ -137,8 +163,12 @@ def make_probe(name: str, n_per_class: int | None, seed: int, standardize: bool 
     if n_per_class is not None and n_per_class < 1:
         raise ConfigError(f"n_per_class must be >= 1 (or None for all labels), got {n_per_class}")
     pipe = _pipeline(name, standardize)
-    if n_per_class == 1:
-        return pipe  # nothing to hold out: one example per class must train the probe
+    if name == "lda" and n_per_class == 1:
+        # One example per class has no within-class scatter: the covariance shrinks all
+        # the way to the identity, i.e. nearest class mean in the (scaled) feature space.
+        return Pipeline([*pipe.steps[:-1], ("clf", _NearestMean())])
+    if n_per_class == 1 or name == "lda":
+        return pipe  # nothing to hold out / nothing to search: fitted as it is
     if name == "linear" and (n_per_class is None or n_per_class > LARGE_PER_CLASS):
         # Many labels: scikit-learn's regularisation path, each C warm-started from the
         # last and the final refit from the chosen one -- the same hold-out choice as the
@@ -163,6 +193,8 @@ def make_probe(name: str, n_per_class: int | None, seed: int, standardize: bool 
 
 def _probe_name(pipe: Pipeline) -> str:
     clf = pipe.named_steps["clf"]
+    if isinstance(clf, (LinearDiscriminantAnalysis, NearestCentroid)):
+        return "lda"
     if isinstance(clf, LogisticRegression):
         return "linear"
     if isinstance(clf, LinearSVC):
@@ -205,6 +237,13 @@ def describe_selection(fitted: BaseEstimator) -> dict[str, Any]:
             "cv_accuracy": round(float(scores.max()), 4),
             "selection": f"stratified {HOLDOUT_FRACTION:.0%} hold-out of the labeled set (warm-started C path)",
         }
+    if isinstance(fitted, Pipeline) and _probe_name(fitted) == "lda":
+        clf = fitted.named_steps["clf"]
+        if isinstance(clf, NearestCentroid):
+            return {"selection": "fixed: nearest class mean (1 label per class: no within-class covariance)"}
+        if not hasattr(clf, "coef_"):
+            raise ConfigError("describe_selection needs a fitted probe: call .fit(X, y) first")
+        return {"shrinkage": "ledoit-wolf", "selection": "analytic (Ledoit-Wolf) on the labeled set; nothing searched"}
     if isinstance(fitted, Pipeline):
         name = _probe_name(fitted)
         key, param = _PARAM[name]
