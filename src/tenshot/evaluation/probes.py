@@ -107,7 +107,8 @@ def _pipeline(name: str, standardize: bool = True) -> Pipeline:
         clf = LinearSVC(C=DEFAULTS["svm"]["C"], penalty="l2", dual="auto", max_iter=5000)
         return Pipeline([("scale", scale), ("clf", clf)])
     if name == "lda":
-        # lsqr: the solver that takes a shrinkage and never forms a d x d inverse.
+        # lsqr: a solver that takes a shrinkage; it solves against the shrunk covariance by
+        # least squares rather than inverting it.
         clf = LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
         return Pipeline([("scale", scale), ("clf", clf)])
     # kNN: on L2-normalised rows euclidean distance ranks neighbours exactly as cosine
