@@ -1,10 +1,11 @@
-"""Losses of the contrastive family, and the accuracy that shows a pretext task was learned.
+"""Losses of the contrastive family.
 
 NT-Xent is the normalised temperature-scaled cross-entropy of SimCLR (Chen et al. 2020, "A
 Simple Framework for Contrastive Learning of Visual Representations", eq. 1): each of the
 2N views must pick out the other view of its image among the 2N - 1 other views of the
 batch, by cosine similarity / temperature. Exemplar-CNN's surrogate-class loss (Dosovitskiy
-et al. 2014) is a plain softmax cross-entropy, so it needs nothing beyond ``top1_accuracy``.
+et al. 2014) is a plain softmax cross-entropy, and both families report their pretext
+accuracy with ``tenshot.losses.pretext.top1_accuracy``.
 """
 
 from __future__ import annotations
@@ -49,13 +50,3 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float = 0.5) -> tor
     """
     logits, targets = nt_xent_logits(z1, z2, temperature)
     return F.cross_entropy(logits, targets)
-
-
-def top1_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Fraction of rows whose highest score is the target: the pretext task's accuracy.
-
-    logits: (B, K), targets: (B,) class indices -> scalar in [0, 1] (float, no gradient)
-    """
-    if logits.dim() != 2 or targets.shape != logits.shape[:1]:
-        raise ValueError(f"logits {tuple(logits.shape)} must be (B, K) and targets {tuple(targets.shape)} (B,)")
-    return (logits.detach().argmax(dim=1) == targets).float().mean()

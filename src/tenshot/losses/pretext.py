@@ -23,9 +23,22 @@ def pretext_classification(logits: torch.Tensor, target: torch.Tensor) -> dict[s
             f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
             "expected (N, K) with (N,), or (N, K, H, W) with (N, H, W)"
         )
-    loss = F.cross_entropy(logits, target)
-    acc = (logits.detach().argmax(1) == target).float().mean()
-    return {"loss": loss, "pretext_acc": acc}
+    return {"loss": F.cross_entropy(logits, target), "pretext_acc": top1_accuracy(logits, target)}
+
+
+def top1_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Fraction of examples (or pixels) whose highest score is the target: the pretext
+    task's accuracy, for the pretext and the contrastive families alike.
+
+    logits (B, K) with targets (B,), or (B, K, H, W) with (B, H, W) class indices ->
+    scalar in [0, 1] (float, no gradient)
+    """
+    if logits.dim() < 2 or targets.shape != logits.shape[:1] + logits.shape[2:]:
+        raise ValueError(
+            f"logits {tuple(logits.shape)} must be (B, K) with targets (B,), or (B, K, H, W) with "
+            f"(B, H, W); got targets {tuple(targets.shape)}"
+        )
+    return (logits.detach().argmax(dim=1) == targets).float().mean()
 
 
 def ab_regression_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

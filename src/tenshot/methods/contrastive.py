@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from tenshot.config import opt
-from tenshot.losses.contrastive import top1_accuracy
+from tenshot.losses.pretext import top1_accuracy
 from tenshot.methods.autoencoder import EncoderOptions
 from tenshot.methods.base import Method, held_out_pretext_accuracy
 from tenshot.nn.augment import AugmentOptions
