@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from tenshot.losses import ab_regression_loss, pretext_classification
+from tenshot.losses import ab_regression_loss, pretext_classification, top1_accuracy
 
 
 def test_pretext_classification_matches_a_hand_computed_cross_entropy():
@@ -25,6 +25,14 @@ def test_pretext_classification_per_pixel():
     assert torch.allclose(terms["loss"], flat["loss"]) and terms["pretext_acc"] == 1.0
     with pytest.raises(ValueError, match="do not match"):
         pretext_classification(logits, target[:, :2])
+
+
+def test_top1_accuracy_rejects_shapes_that_do_not_pair():
+    assert top1_accuracy(torch.tensor([[0.0, 1.0], [3.0, 1.0]]), torch.tensor([1, 1])).item() == 0.5
+    with pytest.raises(ValueError, match="do not match"):
+        top1_accuracy(torch.randn(4, 3), torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match="do not match"):
+        top1_accuracy(torch.randn(4), torch.zeros(4, dtype=torch.long))
 
 
 def test_ab_regression_loss_is_the_mean_squared_ab_distance():

@@ -18,12 +18,8 @@ def pretext_classification(logits: torch.Tensor, target: torch.Tensor) -> dict[s
     Returns ``{"loss": mean cross-entropy, "pretext_acc": fraction right}``. The accuracy
     is what tells a user the pretext task was learned: chance is 1/K for balanced labels.
     """
-    if logits.dim() != target.dim() + 1 or logits.shape[:1] + logits.shape[2:] != target.shape:
-        raise ValueError(
-            f"logits {tuple(logits.shape)} and target {tuple(target.shape)} do not match: "
-            "expected (N, K) with (N,), or (N, K, H, W) with (N, H, W)"
-        )
-    return {"loss": F.cross_entropy(logits, target), "pretext_acc": top1_accuracy(logits, target)}
+    acc = top1_accuracy(logits, target)  # first: it checks the shapes, with a clearer error than cross_entropy's
+    return {"loss": F.cross_entropy(logits, target), "pretext_acc": acc}
 
 
 def top1_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -35,8 +31,8 @@ def top1_accuracy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """
     if logits.dim() < 2 or targets.shape != logits.shape[:1] + logits.shape[2:]:
         raise ValueError(
-            f"logits {tuple(logits.shape)} must be (B, K) with targets (B,), or (B, K, H, W) with "
-            f"(B, H, W); got targets {tuple(targets.shape)}"
+            f"logits {tuple(logits.shape)} and targets {tuple(targets.shape)} do not match: "
+            "expected (B, K) with (B,), or (B, K, H, W) with (B, H, W)"
         )
     return (logits.detach().argmax(dim=1) == targets).float().mean()
 
