@@ -131,6 +131,11 @@ def test_probe_run_and_baseline(capsys, tmp_path, run, npz_spec):
     assert report["results"][-1]["selection"][0]["shrinkage"] == "ledoit-wolf"
     assert all(len(r["accuracies"]) == 2 for r in report["results"]) and out.with_suffix(".png").exists()
     assert "| ae | linear |" in stdout
+    code, _, err = run_cli(capsys, "probe", run, "--data", npz_spec, "--labels-per-class", "5",
+                           "--probe", "self-train", "--seeds", "1", "--out", tmp_path / "st.json")
+    assert code == 0, err
+    (st,) = json.loads((tmp_path / "st.json").read_text())["results"]
+    assert st["probe"] == "self-train" and st["selection"][0]["n_unlabeled"] > 0
     code, stdout, err = run_cli(capsys, "probe", "pca", "--data", npz_spec, "--labels-per-class", "5", "--out", tmp_path / "b.json")
     assert code == 0, err and "| pca | linear |" in stdout
 

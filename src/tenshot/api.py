@@ -274,8 +274,10 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
             ``None`` for raw pixels (flattened). An *unfitted* Pretrainer is fitted on
             ``X`` in ``fit`` (without ``y``) -- better: fit it on your unlabeled pile first.
         probe: "linear" (multinomial logistic regression), "svm" (L2 linear SVM),
-            "knn" (cosine) or "lda" (shrinkage linear discriminant analysis, nothing to
-            search); see ``tenshot.evaluation.probes``.
+            "knn" (cosine), "lda" (shrinkage linear discriminant analysis, nothing to
+            search) or "self-train" (lda that also pseudo-labels the rows whose ``y`` is
+            -1, its rounds chosen by CV on the labeled rows); see
+            ``tenshot.evaluation.probes``.
         seed: seeds the cross-validation folds.
 
     ``fit(X, y)`` is the few-label step: with n labels of the rarest class it runs an
@@ -306,7 +308,8 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
         return arr.reshape(len(arr), -1)
 
     def fit(self, X: Any, y: Any) -> "FewShotClassifier":
-        from tenshot.evaluation.probes import check_probe, describe_selection, make_probe
+        from tenshot.evaluation.probes import SEMI_SUPERVISED_PROBES, check_probe, describe_selection, make_probe
+        from tenshot.evaluation.selftrain import UNLABELED
 
         check_probe(self.probe)
         rep = self.representation
@@ -327,7 +330,10 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
             raise DataError(str(exc)) from exc
         if len(y) != len(feats):
             raise DataError(f"{len(y)} labels for {len(feats)} examples; pass one label per example")
-        self.classes_, counts = np.unique(y, return_counts=True)
+        # self-train learns from unlabeled rows too, marked -1 (scikit-learn's convention);
+        # for every other probe -1 is an ordinary label (e.g. -1/+1 targets).
+        semi = self.probe in SEMI_SUPERVISED_PROBES
+        self.classes_, counts = np.unique(y[y != UNLABELED] if semi else y, return_counts=True)
         if len(self.classes_) < 2:
             raise DataError("y has only 1 class; a classifier needs at least two")
         with warnings.catch_warnings():
@@ -348,7 +354,7 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
         """Class probabilities (N, n_classes); kNN gives neighbour vote shares, the SVM has none."""
         feats = self._check_features(X)
         if not hasattr(self.estimator_, "predict_proba") or self.probe == "svm":
-            raise ConfigError("the svm probe gives no probabilities; use probe='linear', 'knn' or 'lda'")
+            raise ConfigError("the svm probe gives no probabilities; use probe='linear', 'knn', 'lda' or 'self-train'")
         return self.estimator_.predict_proba(feats)
 
     def decision_function(self, X: Any) -> np.ndarray:

@@ -212,7 +212,7 @@ def build_parser(argv: list[str]) -> Parser:
     p.add_argument("source", metavar="SOURCE", help="a run folder, or a baseline: pixels, pca, supervised")
     add_data_options(p)
     p.add_argument("--labels-per-class", default="1,5,10,100,all", help="comma list of counts and/or 'all' (default: 1,5,10,100,all)")
-    p.add_argument("--probe", default="linear", help="linear, knn, svm, lda, or a comma list (default: linear)")
+    p.add_argument("--probe", default="linear", help="linear, knn, svm, lda, self-train (lda + pseudo-labels on the unlabeled train images), or a comma list (default: linear)")
     p.add_argument("--seeds", type=int, default=3, help="labeled subsets drawn per count (default: 3)")
     p.add_argument("--out", default=None, help="JSON file to write (default: RUN/probe.json, or probe-SOURCE.json)")
     p.set_defaults(func=cmd_probe)

@@ -27,6 +27,10 @@ sparse 70.6 -> 71.9, denoising 71.3 -> 71.9, stacked 67.7 -> 69.5); on raw pixel
 PCA axes it loses (70.0 -> 67.6, 69.5 -> 61.9), so it is a probe to compare, not a
 replacement.
 
+The ``self-train`` probe is ``lda`` that also learns from the unlabeled pool by
+pseudo-labelling, its number of rounds chosen by the same CV over the labeled rows
+(``tenshot.evaluation.selftrain``); it is fitted on labeled + unlabeled rows.
+
 Shapes: probes are fitted on ``X`` (n_labeled, d) float features and ``y``
 (n_labeled,) int labels; ``predict`` maps (m, d) -> (m,).
 """
@@ -48,8 +52,12 @@ from sklearn.preprocessing import Normalizer, StandardScaler
 from sklearn.svm import LinearSVC
 
 from tenshot.errors import ConfigError
+from tenshot.evaluation.selftrain import SelfTrainingProbe
 
-PROBES: Final = ("linear", "knn", "svm", "lda")
+PROBES: Final = ("linear", "knn", "svm", "lda", "self-train")
+#: Probes that also learn from unlabeled rows: fitted on labeled + pool features, with
+#: ``y == -1`` marking the pool (``tenshot.evaluation.selftrain``).
+SEMI_SUPERVISED_PROBES: Final = ("self-train",)
 
 # LogisticRegressionCV's transition notices (scikit-learn 1.9) about options tenshot does not
 # use: l1_ratios (no elastic net here) and the layout of its fitted attributes (read
@@ -79,7 +87,9 @@ class _NearestMean(NearestCentroid):
     a user of the 1-label probe would otherwise see on every fit."""
 
     def fit(self, X: Any, y: Any) -> "_NearestMean":
-        with np.errstate(divide="ignore", invalid="ignore"):
+        # (and about constant features, e.g. image borders, for the same unused spread)
+        with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*within_class_std_dev_.*", category=UserWarning)
             return super().fit(X, y)
 
 
@@ -144,7 +154,8 @@ def make_probe(name: str, n_per_class: int | None, seed: int, standardize: bool 
     """An unfitted probe that picks its hyperparameter on the data it is fitted on.
 
     Args:
-        name: one of ``PROBES`` ("linear", "knn", "svm").
+        name: one of ``PROBES``. ``"self-train"`` (a ``SelfTrainingProbe``) is fitted on
+            labeled *and* unlabeled rows, ``y == -1`` marking the unlabeled ones.
         n_per_class: labels of the *smallest* class in the labeled set it will be fitted
             on; ``None`` means "all labels" (treated as large).
         seed: seeds the CV shuffling, so results are reproducible per split seed.
@@ -163,6 +174,8 @@ def make_probe(name: str, n_per_class: int | None, seed: int, standardize: bool 
     check_probe(name)
     if n_per_class is not None and n_per_class < 1:
         raise ConfigError(f"n_per_class must be >= 1 (or None for all labels), got {n_per_class}")
+    if name == "self-train":
+        return SelfTrainingProbe(seed=seed, standardize=standardize)  # selects its rounds itself
     pipe = _pipeline(name, standardize)
     if name == "lda" and n_per_class == 1:
         # One example per class has no within-class scatter: the covariance shrinks all
@@ -209,6 +222,10 @@ def describe_selection(fitted: BaseEstimator) -> dict[str, Any]:
     E.g. ``{"C": 0.1, "cv_accuracy": 0.87, "selection": "5-fold stratified CV on the
     labeled set"}`` or ``{"k": 1, "selection": "fixed default: ..."}``.
     """
+    if isinstance(fitted, SelfTrainingProbe):
+        if not hasattr(fitted, "estimator_"):
+            raise ConfigError("describe_selection needs a fitted probe: call .fit(X, y) first")
+        return fitted.describe()
     if isinstance(fitted, GridSearchCV):
         if not hasattr(fitted, "best_params_"):
             raise ConfigError("describe_selection needs a fitted probe: call .fit(X, y) first")

@@ -30,7 +30,8 @@ from threadpoolctl import threadpool_limits
 
 from tenshot.data.dataset import Dataset
 from tenshot.errors import ConfigError, DataError, NotFittedError
-from tenshot.evaluation.probes import describe_selection, make_probe
+from tenshot.evaluation.probes import SEMI_SUPERVISED_PROBES, describe_selection, make_probe
+from tenshot.evaluation.selftrain import UNLABELED
 
 Featurize = Callable[[torch.Tensor], np.ndarray]
 
@@ -147,6 +148,12 @@ class FeatureSource:
         if len(counts) < 2:
             raise DataError("the labeled subset has a single class; a probe needs at least two")
         est = make_probe(probe, int(counts.min()), seed, self.standardize)
+        if probe in SEMI_SUPERVISED_PROBES:
+            # The rest of the train pool, unlabeled (y = -1): the images a user has anyway.
+            # Never the test images, which are only predicted.
+            pool = np.delete(self.train_features, np.asarray(train_idx), axis=0)
+            x = np.concatenate([x, pool])
+            y = np.concatenate([y, np.full(len(pool), UNLABELED, dtype=y.dtype)])
         # One BLAS thread: a probe fits a few hundred rows, where threads only add overhead,
         # and on a busy machine oversubscribed BLAS threads made fits 50-100x slower.
         with warnings.catch_warnings(), threadpool_limits(1):
