@@ -7,6 +7,8 @@ subset alone and the test labels are read once, to score it.
 
     python benchmarks/label_efficiency.py                      # the table (~30 min)
     python benchmarks/label_efficiency.py --methods denoising-ae --labels 10 --seeds 1
+    python benchmarks/label_efficiency.py --methods sparse-ae --baselines pixels --labels 10 \
+        --probes lda,self-train       # the probe that also pseudo-labels unlabeled images (~15 min)
 
 Prints a Markdown table (mean ± std test accuracy over seeds, pretraining seconds) and
 writes JSON with every record.

@@ -23,9 +23,14 @@ unlabeled pool available, and is scored on its held-out labeled part. One self-t
 run per fold scores every round count on the way, so the search costs one pass.
 Test images are never part of the pool.
 
-Measured (Fashion-MNIST, 10 labels per class, 3 splits, 20k-image pool; see
-``benchmarks/label_efficiency.py``): it helps learned features, whose classes form
-clusters, more than raw pixels.
+Measured (Fashion-MNIST, 10 labels per class, 3 splits, 20k-image pool; ``lda`` ->
+``self-train``, ``benchmarks/label_efficiency.json`` -> ``self_train_probe_cpu``):
+sparse AE 71.9 -> 73.9%, denoising AE 71.9 -> 72.5%, raw pixels 67.6 -> 67.9%. It helps
+learned features, whose classes form clusters, more than pixels. CV over 20 held-out
+labels per fold is coarse (one label = 5 points), so it often keeps 0 rounds where 2
+would have helped; that is the price of not peeking. Cost: 5 folds x 5 LDA fits per
+split -- with one thread about 2 minutes on the DAE's 1664-d features, 5 on the sparse
+AE's 2048-d ones (LDA's covariance grows with the square of the width).
 
 Shapes: ``fit(X, y)`` with ``X`` (n, d) and ``y`` (n,) int, ``-1`` marking unlabeled rows
 (scikit-learn's semi-supervised convention); ``predict`` maps (m, d) -> (m,).
@@ -37,7 +42,7 @@ import math
 from typing import Any, Final
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 from sklearn.preprocessing import StandardScaler
@@ -77,7 +82,7 @@ def self_train(
     round r-1 ranks highest for each class it predicts (fewer if a class gets fewer).
     """
     counts = np.unique(y, return_counts=True)[1]
-    model = clone(_base(int(counts.min()))).fit(x, y)
+    model = _base(int(counts.min())).fit(x, y)
     models = [model]
     for r in range(1, rounds + 1):
         pred, conf = _confidence(model, pool)
@@ -88,7 +93,7 @@ def self_train(
         keep = np.concatenate(chosen)
         x_r = np.concatenate([x, pool[keep]])
         y_r = np.concatenate([y, model.classes_[pred[keep]]])
-        model = clone(_base(int(np.unique(y_r, return_counts=True)[1].min()))).fit(x_r, y_r)
+        model = _base(int(np.unique(y_r, return_counts=True)[1].min())).fit(x_r, y_r)
         models.append(model)
     return models
 
