@@ -55,13 +55,11 @@ UNLABELED: Final = -1
 
 
 def _base(n_per_class: int) -> BaseEstimator:
-    """The ``lda`` probe's classifier: nearest class mean for one label per class (no
-    within-class covariance to estimate), Ledoit-Wolf shrinkage LDA otherwise."""
-    if n_per_class < 2:
-        from tenshot.evaluation.probes import _NearestMean  # NearestCentroid, quiet at 1 per class
+    """The ``lda`` probe's classifier, without its scaler (this probe scales once, on the
+    pool): nearest class mean for one label per class, shrinkage LDA otherwise."""
+    from tenshot.evaluation.probes import make_probe  # probes imports this module
 
-        return _NearestMean()
-    return LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")
+    return make_probe("lda", n_per_class, seed=0, standardize=False).steps[-1][1]
 
 
 def _confidence(model: BaseEstimator, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
