@@ -134,6 +134,13 @@ def _splitter(n_per_class: int | None, seed: int) -> StratifiedKFold | Stratifie
     return StratifiedKFold(n_splits=min(5, n_per_class), shuffle=True, random_state=seed)
 
 
+def _describe_splitter(cv: StratifiedKFold | StratifiedShuffleSplit) -> str:
+    """How ``_splitter``'s choice reads in a probe's selection record."""
+    if isinstance(cv, StratifiedKFold):
+        return f"{cv.get_n_splits()}-fold stratified CV on the labeled set"
+    return f"stratified {HOLDOUT_FRACTION:.0%} hold-out of the labeled set"
+
+
 def knn_grid(n_per_class: int | None) -> list[int]:
     """The k values worth trying when every class has ``n_per_class`` labels.
 
@@ -231,12 +238,7 @@ def describe_selection(fitted: BaseEstimator) -> dict[str, Any]:
             raise ConfigError("describe_selection needs a fitted probe: call .fit(X, y) first")
         name = _probe_name(fitted.estimator)
         key, param = _PARAM[name]
-        cv = fitted.cv
-        how = (
-            f"{cv.get_n_splits()}-fold stratified CV on the labeled set"
-            if isinstance(cv, StratifiedKFold)
-            else f"stratified {HOLDOUT_FRACTION:.0%} hold-out of the labeled set"
-        )
+        how = _describe_splitter(fitted.cv)
         value = fitted.best_params_[param]
         return {
             key: int(value) if key == "k" else float(value),

@@ -46,7 +46,6 @@ from typing import Any, Final
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
@@ -146,7 +145,7 @@ class SelfTrainingProbe(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any) -> "SelfTrainingProbe":
         """``X`` (n, d) features of labeled and unlabeled rows; ``y`` (n,), -1 = unlabeled."""
-        from tenshot.evaluation.probes import HOLDOUT_FRACTION, LARGE_PER_CLASS
+        from tenshot.evaluation.probes import _describe_splitter, _splitter
 
         self._check_params()
         x = np.asarray(X)  # cast per row subset below: the pool may be 60k x thousands
@@ -180,19 +179,15 @@ class SelfTrainingProbe(ClassifierMixin, BaseEstimator):
             # probes' 1-label defaults.
             self.rounds_, self.selection_how_ = (self.max_rounds + 1) // 2, "fixed default: 1 label per class leaves nothing to cross-validate on"
         else:
-            if n_min > LARGE_PER_CLASS:
-                cv: Any = StratifiedShuffleSplit(n_splits=1, test_size=HOLDOUT_FRACTION, random_state=self.seed)
-                how = f"stratified {HOLDOUT_FRACTION:.0%} hold-out of the labeled set"
-            else:
-                cv = StratifiedKFold(n_splits=min(5, n_min), shuffle=True, random_state=self.seed)
-                how = f"{cv.get_n_splits()}-fold stratified CV on the labeled set"
+            cv = _splitter(n_min, self.seed)  # the other probes' choice: k-fold, or a hold-out when large
             scores = np.zeros((cv.get_n_splits(), self.max_rounds + 1))
             for i, (tr, te) in enumerate(cv.split(xl, yl)):
                 for r, model in enumerate(self_train(xl[tr], yl[tr], pool, self.max_rounds, self.step_)):
                     scores[i, r] = float(np.mean(model.predict(xl[te]) == yl[te]))
-            self.cv_scores_ = [round(float(s), 4) for s in scores.mean(axis=0)]
-            self.rounds_ = int(np.argmax(scores.mean(axis=0)))  # ties: the fewest rounds
-            self.selection_how_ = f"{how} (the unlabeled pool in every fold)"
+            mean = scores.mean(axis=0)  # (max_rounds + 1,), over folds
+            self.cv_scores_ = [round(float(s), 4) for s in mean]
+            self.rounds_ = int(np.argmax(mean))  # ties: the fewest rounds
+            self.selection_how_ = f"{_describe_splitter(cv)} (the unlabeled pool in every fold)"
         self.estimator_ = self_train(xl, yl, pool, self.rounds_, self.step_)[-1]
         return self
 
