@@ -27,7 +27,7 @@ from tenshot.evaluation.supervised import SupervisedSource
 from tenshot.registry import METHODS
 from tenshot.workflows import results_table
 
-AE_METHODS = ("autoencoder", "sparse-ae", "denoising-ae", "stacked-ae")
+AE_METHODS = ("autoencoder", "sparse-ae", "denoising-ae", "stacked-ae", "wta-ae")
 
 # Per-method pretraining recipe for a 2-core CPU (a few minutes each); any key is a
 # Pretrainer parameter. Full-size settings are one flag away: --epochs, --max-train.
@@ -36,6 +36,7 @@ RECIPES: dict[str, dict] = {
     "sparse-ae": dict(epochs=5, max_train=20000),
     "denoising-ae": dict(epochs=5, max_train=20000),
     "stacked-ae": dict(epochs=2, max_train=20000),  # 2 epochs per layer x 3 layers + 2 fine-tuning
+    "wta-ae": dict(epochs=3, max_train=20000, batch_size=100),  # full-size maps: ~7 min on 1 thread
 }
 
 

@@ -14,6 +14,7 @@ from tenshot.methods.vae import VAE, BetaVAE, BetaVAEConfig, VAEConfig
 from tenshot.methods.ssgan import SSGAN, SSGANConfig
 from tenshot.methods.ssae import SemiSupervisedAE, SemiSupervisedVAE, SSAEConfig, SSVAEConfig
 from tenshot.methods.stacked import StackedAEConfig, StackedAutoencoder
+from tenshot.methods.wta import WTAAutoencoder, WTAConfig
 from tenshot.methods.colorization import Colorization, ColorizationConfig
 from tenshot.methods.context import Context, ContextConfig
 from tenshot.methods.rotation import Rotation, RotationConfig
@@ -26,6 +27,7 @@ METHODS: dict[str, tuple[type[Method], type[Config]]] = {
     "sparse-ae": (SparseAutoencoder, SparseAEConfig),
     "denoising-ae": (DenoisingAutoencoder, DenoisingAEConfig),
     "stacked-ae": (StackedAutoencoder, StackedAEConfig),
+    "wta-ae": (WTAAutoencoder, WTAConfig),
     # generative models
     "rbm": (RBM, RBMConfig),
     "dbn": (DBN, DBNConfig),

@@ -17,6 +17,7 @@ SMALL = {
     "sparse-ae": {"latent_dim": 16, "width": 4},
     "denoising-ae": {"latent_dim": 8, "width": 4},
     "stacked-ae": {"layers": (16, 8)},
+    "wta-ae": {"width": 4, "decoder_kernel": 5, "lifetime": 0.5},
     "rbm": {"n_hidden": 8, "n_chains": 6, "sample_steps": 10},
     "dbn": {"layers": (8, 4), "n_chains": 6, "sample_steps": 10},
     "vae": {"latent_dim": 4, "width": 4, "ll_samples": 2},

@@ -1,0 +1,85 @@
+import pytest
+import torch
+
+from tenshot.config import TrainConfig
+from tenshot.errors import ConfigError
+from tenshot.losses import reconstruction_loss
+from tenshot.methods.wta import WTAAutoencoder, WTAConfig
+from tenshot.nn.winner_take_all import lifetime_winners, spatial_winners, winner_take_all
+from tenshot.training import fit
+
+SHAPE = (1, 8, 8)
+
+
+def test_spatial_winners_keep_one_peak_per_map():
+    torch.manual_seed(0)
+    h = torch.rand(3, 4, 5, 5)
+    out = spatial_winners(h)
+    assert ((out > 0).flatten(2).sum(2) == 1).all()  # exactly one survivor per (example, map)
+    assert torch.equal(out.flatten(2).amax(2), h.flatten(2).amax(2))  # and it is the maximum, unchanged
+
+
+def test_lifetime_winners_keep_the_top_fraction_of_the_batch_per_map():
+    strength = torch.tensor([[1.0, 9.0], [4.0, 2.0], [3.0, 8.0], [2.0, 1.0]])  # (N=4, C=2)
+    h = strength.view(4, 2, 1, 1)
+    out = lifetime_winners(h, 0.5).view(4, 2)  # ceil(0.5 * 4) = 2 winners per map
+    expected = torch.tensor([[0.0, 9.0], [4.0, 0.0], [3.0, 8.0], [0.0, 0.0]])
+    assert torch.equal(out, expected)
+    # a hand-written reference on random maps: per map, zero every example below its k-th best peak
+    torch.manual_seed(1)
+    h = torch.rand(10, 3, 4, 4)
+    out = winner_take_all(h, 0.3)
+    for c in range(3):
+        peaks = h[:, c].flatten(1).amax(1)
+        keep = peaks >= peaks.sort(descending=True).values[2]  # ceil(0.3 * 10) = 3
+        assert torch.equal(out[:, c].flatten(1).amax(1) > 0, keep)
+
+
+def test_winner_take_all_rejects_bad_input():
+    with pytest.raises(ValueError, match="fraction"):
+        lifetime_winners(torch.rand(2, 3), 0.0)
+    with pytest.raises(ValueError, match="N, C, H, W"):
+        spatial_winners(torch.rand(2, 3))
+
+
+def test_linear_mse_is_the_squared_error_of_the_output_itself():
+    out, target = torch.randn(2, 1, 3, 3), torch.rand(2, 1, 3, 3)
+    assert torch.allclose(reconstruction_loss(out, target, "linear-mse"), ((out - target) ** 2).sum((1, 2, 3)).mean())
+    with pytest.raises(ValueError, match="unknown reconstruction loss"):
+        reconstruction_loss(out, target, "l1")
+
+
+def test_sparsity_only_while_training_and_features_shape():
+    wta = WTAAutoencoder(WTAConfig(width=4, n_layers=2, decoder_kernel=5, lifetime=0.25, grid=2), SHAPE)
+    x = torch.rand(8, *SHAPE)
+    with torch.no_grad():
+        wta.train()
+        assert float(wta.losses(x)["active_maps"]) == pytest.approx(0.25)  # 2 of 8 examples per map
+        wta.eval()
+        assert float(wta.losses(x)["active_maps"]) > 0.25  # dense maps at evaluation
+    assert wta.features(x).shape == (8, 2 * 4 * 2 * 2)  # both layers, 4 maps, 2x2 grid
+    last = WTAAutoencoder(WTAConfig(width=4, decoder_kernel=5, features="last", grid=2), SHAPE)
+    assert last.features(x).shape == (8, 4 * 2 * 2)
+    assert wta.reconstruct(x).shape == x.shape
+
+
+def test_training_lowers_the_reconstruction_error():
+    torch.manual_seed(0)
+    x = torch.zeros(64, *SHAPE)
+    x[:, :, 2:6, 2:6] = torch.rand(64, 1, 1, 1)  # squares of random brightness: one part to learn
+    wta = WTAAutoencoder(WTAConfig(width=4, n_layers=1, kernel=3, decoder_kernel=5, lifetime=0.5), SHAPE)
+    with torch.no_grad():
+        before = float(wta.losses(x)["reconstruction"])
+    fit(wta, x, TrainConfig(epochs=15, batch_size=16, lr=1e-2, progress=False, accelerator="cpu"))
+    wta.train()
+    with torch.no_grad():
+        assert float(wta.losses(x)["reconstruction"]) < 0.5 * before
+
+
+@pytest.mark.parametrize(
+    "bad, match",
+    [({"kernel": 4}, "odd"), ({"decoder_kernel": 10}, "odd"), ({"lifetime": 0.0}, "lifetime"), ({"lifetime": 1.5}, "lifetime")],
+)
+def test_config_rejects_bad_values(bad, match):
+    with pytest.raises(ConfigError, match=match):
+        WTAConfig.from_dict(bad)
