@@ -33,7 +33,7 @@ from tenshot.config import Config, opt
 from tenshot.errors import ConfigError
 from tenshot.losses import reconstruction_loss
 from tenshot.methods.base import Method
-from tenshot.nn import pooled_features
+from tenshot.nn.encoders import block_outputs, pooled_features
 from tenshot.nn.winner_take_all import winner_take_all
 
 
@@ -76,11 +76,7 @@ class WTAAutoencoder(Method):
 
     def maps(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Images (N, C, H, W) -> every encoder layer's ReLU maps, each (N, width, H, W)."""
-        out = []
-        for layer in self.encoder:
-            x = layer(x)
-            out.append(x)
-        return out
+        return block_outputs(self.encoder, x)
 
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         h = self.maps(x)[-1]

@@ -8,6 +8,7 @@ than probing the code alone, and GAN discriminators use the same mechanism.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from typing import Literal
 
 import torch
@@ -34,6 +35,16 @@ def conv_sizes(height: int, width: int, n_blocks: int) -> list[tuple[int, int]]:
         h, w = sizes[-1]
         sizes.append(((h + 1) // 2, (w + 1) // 2))
     return sizes
+
+
+def block_outputs(blocks: Iterable[nn.Module], x: torch.Tensor) -> list[torch.Tensor]:
+    """Run ``x`` through ``blocks`` in order and keep every block's output (what probes of
+    several layers, and the DCGAN feature protocol, read)."""
+    out = []
+    for block in blocks:
+        x = block(x)
+        out.append(x)
+    return out
 
 
 class Encoder(nn.Module):
@@ -68,13 +79,8 @@ class MLPEncoder(Encoder):
         self.latent_dim = latent_dim
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        h = x.flatten(1)
-        out = []
-        for block in self.blocks:
-            h = block(h)
-            out.append(h)
-        out.append(self.code(h))
-        return out
+        out = block_outputs(self.blocks, x.flatten(1))
+        return [*out, self.code(out[-1] if out else x.flatten(1))]
 
 
 class MLPDecoder(nn.Module):
@@ -129,13 +135,8 @@ class ConvEncoder(Encoder):
         self.latent_dim = latent_dim
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        out = []
-        h = x
-        for block in self.blocks:
-            h = block(h)
-            out.append(h)
-        out.append(self.code(h))
-        return out
+        out = block_outputs(self.blocks, x)
+        return [*out, self.code(out[-1])]
 
 
 class ConvDecoder(nn.Module):

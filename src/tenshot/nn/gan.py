@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from tenshot.losses.gan import historical_averaging_penalty
-from tenshot.nn.encoders import conv_sizes
+from tenshot.nn.encoders import block_outputs, conv_sizes
 
 
 # --- Salimans et al. 2016 -------------------------------------------------------------
@@ -210,11 +210,7 @@ class Discriminator(nn.Module):
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
         """Every hidden block's activations: (N, C_i, H_i, W_i) maps or (N, D_i) vectors."""
-        out = []
-        for block in self.blocks:
-            x = block(x)
-            out.append(x)
-        return out
+        return block_outputs(self.blocks, x)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """x (N, C, H, W) in [-1, 1] -> logits (N,), last hidden block flattened (N, F)."""
