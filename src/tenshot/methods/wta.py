@@ -18,7 +18,13 @@ max-pooled to a ``grid`` x ``grid`` map and concatenated (as the paper classifie
 max-pooled maps). The paper trains deep stacks layer by layer; here the layers are
 trained together, which on 28x28 images learns the same kind of filters in one run.
 
-Measured (Fashion-MNIST, 10 labels per class, 3 splits): see ``benchmarks/README.md``.
+Measured (Fashion-MNIST, 3 label splits, the recipe 3 epochs on 20k images, ~9 min on one
+busy core; ``benchmarks/label_efficiency.json`` -> ``wta_ae_cpu``): 10 labels per class,
+``lda`` 73.4% and ``self-train`` 74.3%, against 71.9% / 73.9% for the best earlier
+autoencoder (sparse-ae); 100 labels per class, ``lda`` 84.0%, ``linear`` 83.8%. On a dev
+split of train images, lifetime 0.2, a 3x3 or 5x5 grid, the last layer alone and
+flip-averaged features all scored within 0.5 points of these defaults; average pooling
+lost 3.
 """
 
 from __future__ import annotations
