@@ -9,14 +9,13 @@ A sparse autoencoder whose sparsity is a hard constraint, not a penalty to weigh
       -> one linear transposed conv -> x_hat                  (the decoder)
 
 With one surviving activation per map, the decoder pastes one copy of each winning map's
-filter into the image, so the maps must become parts (strokes, edges, collars, soles)
-that are placed where they fit; the lifetime constraint spreads the images over the
+filter into the image, so each map must become a part that is placed where it fits; the lifetime constraint spreads the images over the
 maps. No penalty weight to tune, no dead units (``tenshot.nn.winner_take_all``).
 
 For probes the encoder runs *without* the constraint and every layer's maps are
 max-pooled to a ``grid`` x ``grid`` map and concatenated (as the paper classifies with
 max-pooled maps). The paper trains deep stacks layer by layer; here the layers are
-trained together, which on 28x28 images learns the same kind of filters in one run.
+trained together, end to end, in one run.
 
 Measured (Fashion-MNIST, 3 label splits, the recipe 3 epochs on 20k images, ~9 min on one
 busy core; ``benchmarks/label_efficiency.json`` -> ``wta_ae_cpu``): 10 labels per class,
@@ -62,7 +61,7 @@ class WTAConfig(Config):
                 f"kernel and decoder_kernel must be odd (same-size maps), got {self.kernel} and {self.decoder_kernel}"
             )
         if not 0.0 < self.lifetime <= 1.0:
-            raise ConfigError(f"lifetime must be a fraction in (0, 1] (the paper uses 0.05 to 0.2), got {self.lifetime}")
+            raise ConfigError(f"lifetime must be a fraction in (0, 1] (e.g. 0.05; 1 = no lifetime sparsity), got {self.lifetime}")
 
 
 class WTAAutoencoder(Method):
