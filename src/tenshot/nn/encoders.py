@@ -79,8 +79,9 @@ class MLPEncoder(Encoder):
         self.latent_dim = latent_dim
 
     def features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        out = block_outputs(self.blocks, x.flatten(1))
-        return [*out, self.code(out[-1] if out else x.flatten(1))]
+        h = x.flatten(1)
+        out = block_outputs(self.blocks, h)
+        return [*out, self.code(out[-1] if out else h)]  # no hidden layers: the code of the pixels
 
 
 class MLPDecoder(nn.Module):

@@ -4,11 +4,10 @@ Two hard, parameter-free sparsity constraints on ReLU feature maps, applied only
 training an autoencoder (the encoder is used without them afterwards):
 
 * spatial: in every feature map of every example, only the largest activation survives
-  -- each map must explain the image with one placement of its filter, which makes the
-  filters shift-invariant parts rather than pixels;
+  -- each map must explain the image with one placement of its filter;
 * lifetime: across the minibatch, each map keeps only its ``fraction`` largest winners --
-  a map must be the best explanation of few images, so no map can be always on, and
-  none is ever dead (every map wins for some images of every batch).
+  no map can be on for every image, and every map with any positive activation gets
+  some images of every batch to reconstruct (a map that is zero everywhere stays so).
 """
 
 from __future__ import annotations
