@@ -5,7 +5,7 @@ from tenshot.config import TrainConfig
 from tenshot.errors import ConfigError
 from tenshot.losses import reconstruction_loss
 from tenshot.methods.wta import WTAAutoencoder, WTAConfig
-from tenshot.nn.winner_take_all import lifetime_winners, spatial_winners, winner_take_all
+from tenshot.nn.winner_take_all import lifetime_winners, paste_filters, spatial_winners, winner_take_all, winners
 from tenshot.training import fit
 
 SHAPE = (1, 8, 8)
@@ -35,11 +35,34 @@ def test_lifetime_winners_keep_the_top_fraction_of_the_batch_per_map():
         assert torch.equal(out[:, c].flatten(1).amax(1) > 0, keep)
 
 
+@pytest.mark.parametrize("maps, kernel, c_out, fraction", [(8, 5, 1, 0.3), (16, 7, 3, 0.05), (4, 3, 2, 1.0)])
+def test_pasting_the_winners_filters_is_the_transposed_conv_of_the_sparse_maps(maps, kernel, c_out, fraction):
+    # the fast decoder must give the dense one's output and gradients (to maps, weight, bias)
+    torch.manual_seed(maps)
+    h = torch.relu(torch.randn(20, maps, 9, 11)).requires_grad_(True)  # ReLU: some maps all zero
+    weight = torch.randn(maps, c_out, kernel, kernel, requires_grad=True)
+    bias = torch.randn(c_out, requires_grad=True)
+    dense = torch.nn.functional.conv_transpose2d(winner_take_all(h, fraction), weight, bias, padding=kernel // 2)
+    fast = paste_filters(winners(h, fraction), weight, bias, len(h), (9, 11))
+    assert torch.allclose(fast, dense, atol=1e-5)
+    probe = torch.randn_like(dense)
+    for a, b in zip(torch.autograd.grad((dense * probe).sum(), (h, weight, bias)),
+                    torch.autograd.grad((fast * probe).sum(), (h, weight, bias))):
+        assert torch.allclose(a, b, atol=1e-4)
+    example, channel, _, value = winners(h, fraction)
+    assert len(example) == int((winner_take_all(h, fraction) > 0).sum())  # one point per surviving activation
+    assert (value > 0).all()
+
+
 def test_winner_take_all_rejects_bad_input():
     with pytest.raises(ValueError, match="fraction"):
         lifetime_winners(torch.rand(2, 3), 0.0)
     with pytest.raises(ValueError, match="N, C, H, W"):
         spatial_winners(torch.rand(2, 3))
+    with pytest.raises(ValueError, match="N, C, H, W"):
+        winners(torch.rand(2, 3), 0.5)
+    with pytest.raises(ValueError, match="fraction"):
+        winners(torch.rand(2, 3, 4, 4), 1.5)
 
 
 def test_linear_mse_is_the_squared_error_of_the_output_itself():

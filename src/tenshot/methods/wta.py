@@ -39,7 +39,7 @@ from tenshot.errors import ConfigError
 from tenshot.losses import reconstruction_loss
 from tenshot.methods.base import Method
 from tenshot.nn.encoders import block_outputs, pooled_features
-from tenshot.nn.winner_take_all import winner_take_all
+from tenshot.nn.winner_take_all import paste_filters, winners
 
 
 @dataclass
@@ -83,13 +83,22 @@ class WTAAutoencoder(Method):
         """Images (N, C, H, W) -> every encoder layer's ReLU maps, each (N, width, H, W)."""
         return block_outputs(self.encoder, x)
 
+    def _decode_winners(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The decoder applied to the winner-take-all of maps h (N, C, H, W): (x_hat, the
+        fraction of (example, map) pairs that won). Same result as
+        ``self.decoder(winner_take_all(h, lifetime))``, computed from the winners alone."""
+        points = winners(h, self.config.lifetime)
+        x_hat = paste_filters(points, self.decoder.weight, self.decoder.bias, len(h), h.shape[2:])
+        return x_hat, torch.tensor(len(points[0]) / (h.shape[0] * h.shape[1]), device=h.device)
+
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         h = self.maps(x)[-1]
         if self.training:  # the constraint shapes the filters; evaluation sees the dense maps
-            h = winner_take_all(h, self.config.lifetime)
-        rec = reconstruction_loss(self.decoder(h), x, "linear-mse")
-        active = (h.flatten(2).amax(2) > 0).float().mean()  # fraction of (example, map) pairs that won
-        return {"loss": rec, "reconstruction": rec, "active_maps": active}
+            x_hat, active = self._decode_winners(h)
+        else:
+            x_hat, active = self.decoder(h), (h.flatten(2).amax(2) > 0).float().mean()
+        rec = reconstruction_loss(x_hat, x, "linear-mse")
+        return {"loss": rec, "reconstruction": rec, "active_maps": active}  # active: fraction of (example, map) pairs on
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         maps = self.maps(x)
@@ -98,4 +107,4 @@ class WTAAutoencoder(Method):
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """The decoder applied to the winners of ``x`` (as in training), in [0, 1]."""
-        return self.decoder(winner_take_all(self.maps(x)[-1], self.config.lifetime)).clamp(0, 1)
+        return self._decode_winners(self.maps(x)[-1])[0].clamp(0, 1)
