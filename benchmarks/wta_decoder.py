@@ -22,11 +22,12 @@ from tenshot.losses import reconstruction_loss
 from tenshot.methods.wta import WTAAutoencoder, WTAConfig
 from tenshot.nn.winner_take_all import winner_take_all
 
-# (label, config): the default, and the wide one-layer nets the fast decoder makes affordable
+# (label, config): the first wta-ae default, and the wide one-layer nets the fast decoder
+# made affordable (512 maps is the default now)
 CONFIGS = {
-    "default (64 maps x 2 layers, 5x5, decoder 11x11)": {},
+    "64 maps x 2 layers, 5x5, decoder 11x11": {"width": 64, "n_layers": 2, "kernel": 5, "decoder_kernel": 11},
     "256 maps x 1 layer, 7x7, decoder 7x7": {"width": 256, "n_layers": 1, "kernel": 7, "decoder_kernel": 7},
-    "512 maps x 1 layer, 7x7, decoder 7x7": {"width": 512, "n_layers": 1, "kernel": 7, "decoder_kernel": 7},
+    "512 maps x 1 layer, 7x7, decoder 7x7 (the default)": {"width": 512, "n_layers": 1, "kernel": 7, "decoder_kernel": 7},
 }
 
 
