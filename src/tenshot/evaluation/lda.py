@@ -5,10 +5,10 @@ class means and one prior-weighted within-class covariance, each class's pulled 
 the identity by the Ledoit-Wolf formula, then solves ``covariance @ coef.T = means.T``
 with ``scipy.linalg.lstsq`` -- an SVD-based solver meant for singular systems. A
 Ledoit-Wolf covariance with shrinkage > 0 is positive definite, so a Cholesky solve gives
-the same coefficients several times faster: on 100 rows x 4608 features (a 512-map
-wta-ae, 3x3 grid) the fit went from 37 s to a few, lstsq having been 34 s of it
-(one thread). That is what makes ``lda`` and ``self-train`` (30 LDA fits per split)
-affordable on wide features.
+the same coefficients several times faster: on 100 rows, one thread, 3x at 1024
+features, 4x at 2048, 7x at 4608 (a 512-map wta-ae, 3x3 grid: 65 s -> 9 s on a busy
+machine; ``benchmarks/lda_solve.py``). That is what makes ``lda`` and ``self-train``
+(30 LDA fits per split) affordable on wide features.
 
 Everything else -- input checks, priors, classes, the two-class case, ``predict_proba`` --
 is scikit-learn's: only the private solve step is replaced. Where the covariance is not

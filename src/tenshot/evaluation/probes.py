@@ -119,7 +119,7 @@ def _pipeline(name: str, standardize: bool = True) -> Pipeline:
         return Pipeline([("scale", scale), ("clf", clf)])
     if name == "lda":
         # scikit-learn's lsqr-solver LDA with Ledoit-Wolf shrinkage, solved by Cholesky
-        # (tenshot.evaluation.lda: the same coefficients, ~9x faster on 4608-d features).
+        # (tenshot.evaluation.lda: the same coefficients, 7x faster on 4608-d features).
         clf = ShrinkageLDA()
         return Pipeline([("scale", scale), ("clf", clf)])
     # kNN: on L2-normalised rows euclidean distance ranks neighbours exactly as cosine

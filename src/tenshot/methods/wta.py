@@ -37,6 +37,12 @@ encoder (epochs); decoder 7x7 unless said     dev ``lda``
 ============================================  ===========
 
 A 3x3 grid beat 2x2 and 4x4 at 128 and 256 maps; average pooling lost 3 points.
+
+Measured on test (3 label splits, recipe 2 epochs on 20k images, pretraining 306 s on one
+thread; ``benchmarks/label_efficiency.json`` -> ``wta_ae_cpu``): 10 labels per class
+``lda`` 74.6 +- 0.4%, ``self-train`` 75.1 +- 0.4%; 100 labels per class ``linear`` 84.1%,
+``lda`` 83.9%. The first default (64 maps x 2 layers, ``wta_ae_64x2_cpu``) scored 73.4 /
+74.3 and 83.8 / 84.0.
 """
 
 from __future__ import annotations
