@@ -36,14 +36,19 @@ def lifetime_winners(h: torch.Tensor, fraction: float) -> torch.Tensor:
     h (N, C, ...) -> same shape. A map's strength in an example is its peak over the
     positions (after ``spatial_winners``, the one activation left).
     """
+    strength = h.flatten(2).amax(2) if h.dim() > 2 else h  # (N, C)
+    keep = _lifetime_keep(strength, fraction).to(h.dtype)
+    return h * keep.view(*keep.shape, *([1] * (h.dim() - 2)))
+
+
+def _lifetime_keep(strength: torch.Tensor, fraction: float) -> torch.Tensor:
+    """(N, C) strengths -> (N, C) bool: where each map is among its batch's
+    ``ceil(fraction * N)`` largest (ties at the k-th value all kept)."""
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"lifetime fraction must be in (0, 1], got {fraction}")
-    n = h.shape[0]
-    k = max(1, math.ceil(fraction * n))
-    strength = h.flatten(2).amax(2) if h.dim() > 2 else h  # (N, C)
+    k = max(1, math.ceil(fraction * strength.shape[0]))
     threshold = strength.topk(k, dim=0).values[-1:]  # (1, C): the k-th largest per map
-    keep = (strength >= threshold).to(h.dtype)
-    return h * keep.view(*keep.shape, *([1] * (h.dim() - 2)))
+    return strength >= threshold
 
 
 def winner_take_all(h: torch.Tensor, fraction: float) -> torch.Tensor:
@@ -62,12 +67,9 @@ def winners(h: torch.Tensor, fraction: float) -> tuple[torch.Tensor, ...]:
     """
     if h.dim() != 4:
         raise ValueError(f"winners needs feature maps (N, C, H, W), got {tuple(h.shape)}")
-    if not 0.0 < fraction <= 1.0:
-        raise ValueError(f"lifetime fraction must be in (0, 1], got {fraction}")
     peak, where = h.flatten(2).max(2)  # (N, C): spatial winner and its position
-    k = max(1, math.ceil(fraction * h.shape[0]))
-    threshold = peak.detach().topk(k, dim=0).values[-1:]  # (1, C): lifetime, as lifetime_winners
-    example, channel = torch.nonzero((peak >= threshold) & (peak > 0), as_tuple=True)
+    keep = _lifetime_keep(peak.detach(), fraction) & (peak > 0)
+    example, channel = torch.nonzero(keep, as_tuple=True)
     return example, channel, where[example, channel], peak[example, channel]
 
 
