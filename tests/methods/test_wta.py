@@ -80,8 +80,8 @@ def test_sparsity_only_while_training_and_features_shape():
         assert float(wta.losses(x)["active_maps"]) == pytest.approx(0.25)  # 2 of 8 examples per map
         wta.eval()
         assert float(wta.losses(x)["active_maps"]) > 0.25  # dense maps at evaluation
-    assert wta.features(x).shape == (8, 2 * 4 * 2 * 2)  # both layers, 4 maps, 2x2 grid
-    last = WTAAutoencoder(WTAConfig(width=4, decoder_kernel=5, features="last", grid=2), SHAPE)
+    assert wta.features(x).shape == (8, 2 * 4 * (1 + 2 * 2))  # both layers, 4 maps, 1x1 + 2x2 grids
+    last = WTAAutoencoder(WTAConfig(width=4, decoder_kernel=5, features="last", grid=2, pyramid=False), SHAPE)
     assert last.features(x).shape == (8, 4 * 2 * 2)
     assert wta.reconstruct(x).shape == x.shape
 
@@ -99,9 +99,27 @@ def test_training_lowers_the_reconstruction_error():
         assert float(wta.losses(x)["reconstruction"]) < 0.5 * before
 
 
+def test_features_are_the_pyramid_of_max_pooled_maps_to_the_power():
+    torch.manual_seed(0)
+    wta = WTAAutoencoder(WTAConfig(width=3, decoder_kernel=5, grid=2, power=0.5), SHAPE).eval()
+    x = torch.rand(5, *SHAPE)
+    with torch.no_grad():
+        h = wta.maps(x)[-1]  # (5, 3, H, W), >= 0
+        expected = torch.cat([h.amax((2, 3)), torch.nn.functional.adaptive_max_pool2d(h, 2).flatten(1)], 1).sqrt()
+        assert torch.allclose(wta.features(x), expected, atol=1e-5)
+    wta.config.power = 1.0
+    with torch.no_grad():
+        assert torch.allclose(wta.features(x), expected**2, atol=1e-5)
+    # Where the encoder is trained through its features, dead units give finite gradients.
+    wta.config.power = 0.5
+    x.requires_grad_(True)
+    wta.encode(x).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
 @pytest.mark.parametrize(
     "bad, match",
-    [({"kernel": 4}, "odd"), ({"decoder_kernel": 10}, "odd"), ({"lifetime": 0.0}, "lifetime"), ({"lifetime": 1.5}, "lifetime")],
+    [({"power": 0.0}, "power"), ({"kernel": 4}, "odd"), ({"decoder_kernel": 10}, "odd"), ({"lifetime": 0.0}, "lifetime"), ({"lifetime": 1.5}, "lifetime")],
 )
 def test_config_rejects_bad_values(bad, match):
     with pytest.raises(ConfigError, match=match):

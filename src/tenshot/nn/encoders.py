@@ -172,18 +172,25 @@ class ConvDecoder(nn.Module):
         return self.net(self.fc(z).view(-1, *self.top_shape))
 
 
-def pooled_features(activations: list[torch.Tensor], grid: int = 4, pool: Literal["max", "avg"] = "max") -> torch.Tensor:
+def pooled_features(
+    activations: list[torch.Tensor], grid: int = 4, pool: Literal["max", "avg"] = "max", pyramid: bool = False
+) -> torch.Tensor:
     """Concatenate activations: 4-D maps are pooled to a ``grid`` x ``grid`` map and
-    flattened (Radford et al. 2015, sec. 5.1); 2-D ones are kept as they are.
+    flattened (Radford et al. 2015, sec. 5.1); 2-D ones are kept as they are. With
+    ``pyramid`` each map is pooled to every grid from 1x1 to ``grid`` x ``grid`` and the
+    levels concatenated (a spatial pyramid, Lazebnik et al. 2006): coarse cells say what
+    is there, fine ones where.
 
-    list of (N, C_i, H_i, W_i) or (N, D_i) -> (N, sum_i C_i * grid**2 or D_i)
+    list of (N, C_i, H_i, W_i) or (N, D_i) -> (N, sum_i C_i * sum of the grids' cells, or D_i)
     """
     parts = []
     for a in activations:
-        if a.dim() == 4:
-            size = (min(grid, a.shape[2]), min(grid, a.shape[3]))
-            a = F.adaptive_max_pool2d(a, size) if pool == "max" else F.adaptive_avg_pool2d(a, size)
-        parts.append(a.flatten(1))
+        if a.dim() != 4:
+            parts.append(a.flatten(1))
+            continue
+        for g in range(1, grid + 1) if pyramid else (grid,):
+            size = (min(g, a.shape[2]), min(g, a.shape[3]))
+            parts.append((F.adaptive_max_pool2d(a, size) if pool == "max" else F.adaptive_avg_pool2d(a, size)).flatten(1))
     return torch.cat(parts, dim=1)
 
 
