@@ -18,12 +18,13 @@ faster a step; ``benchmarks/wta_decoder.py``), which is what makes wide layers a
 For probes the encoder runs *without* the constraint and every layer's maps are
 max-pooled (as the paper classifies with max-pooled maps) to each grid from 1x1 to
 ``grid`` x ``grid`` (a spatial pyramid; ``pyramid=False``: the finest only), concatenated
-and square-rooted (``power``). The paper trains deep stacks layer by layer; here the layers are
-trained together, end to end, in one run.
+and square-rooted (``power``). The paper trains deep stacks layer by layer; here the
+layers are trained together, end to end, in one run.
 
 Defaults: one layer of 512 maps, 7x7 filters, a 7x7 decoder, features max-pooled 1x1 +
-2x2 + 3x3 and square-rooted (7168-d). Chosen on a dev split (the last 10k train images; 10 labels per class from the
-first 50k, 3 splits, ``lda``; test labels not read), 20k training images:
+2x2 + 3x3 and square-rooted (7168-d). Chosen on a dev split (the last 10k train images;
+10 labels per class from the first 50k, 3 splits, ``lda``; test labels not read), 20k
+training images:
 
 ============================================  ===========
 encoder (epochs); decoder 7x7 unless said     dev ``lda``
@@ -74,7 +75,7 @@ class WTAConfig(Config):
     decoder_kernel: int = opt(7, "the linear decoder's kernel size (odd): the size of the parts it pastes", positive=True)
     lifetime: float = opt(0.05, "fraction of a batch's images in which each map may keep its winner")
     features: Literal["layers", "last"] = opt(
-        "layers", "what transform returns: every layer ('layers') or the last one, max-pooled to grid x grid"
+        "layers", "what transform returns: every layer ('layers') or the last one, max-pooled as grid and pyramid say"
     )
     grid: int = opt(3, "side of the max-pooling grid of the features", positive=True)
     pyramid: bool = opt(True, "pool to every grid from 1x1 to grid x grid and concatenate them (a spatial pyramid)")

@@ -183,14 +183,14 @@ def pooled_features(
 
     list of (N, C_i, H_i, W_i) or (N, D_i) -> (N, sum_i C_i * sum of the grids' cells, or D_i)
     """
+    pool_to = F.adaptive_max_pool2d if pool == "max" else F.adaptive_avg_pool2d
     parts = []
     for a in activations:
         if a.dim() != 4:
             parts.append(a.flatten(1))
             continue
         for g in range(1, grid + 1) if pyramid else (grid,):
-            size = (min(g, a.shape[2]), min(g, a.shape[3]))
-            parts.append((F.adaptive_max_pool2d(a, size) if pool == "max" else F.adaptive_avg_pool2d(a, size)).flatten(1))
+            parts.append(pool_to(a, (min(g, a.shape[2]), min(g, a.shape[3]))).flatten(1))
     return torch.cat(parts, dim=1)
 
 
