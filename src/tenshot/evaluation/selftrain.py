@@ -24,16 +24,16 @@ run per fold scores every round count on the way, so the search costs one pass.
 Test images are never part of the pool.
 
 Measured (Fashion-MNIST, 10 labels per class, 3 splits, 20k-image pool; ``lda`` ->
-``self-train``, ``benchmarks/label_efficiency.json`` -> ``self_train_probe_cpu``):
-sparse AE 71.9 -> 73.9%, denoising AE 71.9 -> 72.5%, raw pixels 67.6 -> 67.9%; rotation
-73.3 -> 74.1% (``benchmarks/selfsup.json``, same key). It helps
-learned features, whose classes form clusters, more than pixels. CV over 20 held-out
-labels per fold is coarse (one label = 5 points), so it often keeps 0 rounds where 2
-would have helped; that is the price of not peeking. Cost: 5 folds x 5 LDA fits per
-split, plus the final run; with one thread and the Cholesky-solved LDA
-(``tenshot.evaluation.lda``) about 6 minutes per split on the 512-map wta-ae's 4608-d
-features, on a busy machine (with scikit-learn's lstsq solve it took 17 on rotation's
-3584-d ones; the solve grows with the cube of the width, the covariance with its square).
+``self-train``, ``benchmarks/label_efficiency.json``): wta-ae (7168-d) 75.6 -> 76.5%
+(``wta_ae_self_train_cpu``); sparse AE 71.9 -> 73.9%, denoising AE 71.9 -> 72.5%, raw
+pixels 67.6 -> 67.9% (``self_train_probe_cpu``); rotation 73.3 -> 74.1%
+(``benchmarks/selfsup.json``, same key). It helps learned features, whose classes form
+clusters, more than pixels. CV over 20 held-out labels per fold is coarse (one label = 5
+points), so it often keeps 0 rounds where 2 would have helped; that is the price of not
+peeking. Cost: 5 folds x 5 LDA fits per split, plus the final run; with one thread and
+the Woodbury-solved LDA (``tenshot.evaluation.lda``: n x n work, no d x d covariance)
+80 s per split on the wta-ae's 7168-d features. With a d x d Cholesky solve it was
+about 6 minutes per split at 4608-d, and with scikit-learn's lstsq 17 at 3584-d.
 
 Shapes: ``fit(X, y)`` with ``X`` (n, d) and ``y`` (n,) int, ``-1`` marking unlabeled rows
 (scikit-learn's semi-supervised convention); ``predict`` maps (m, d) -> (m,).
