@@ -1,8 +1,7 @@
 import numpy as np
 import pytest
-from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
-
 from sklearn.covariance import ledoit_wolf_shrinkage
+from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 
 from tenshot.evaluation.lda import ShrinkageLDA, ledoit_wolf_shrinkage_gram
 from tenshot.evaluation.probes import make_probe

@@ -22,8 +22,8 @@ matrix (the same sums scikit-learn's ``ledoit_wolf_shrinkage`` takes over d x d 
 That costs O(n^2 d) instead of O(n d^2 + d^3): ``solve_ == "woodbury"``, and
 ``covariance_`` is only formed on request (``store_covariance=True``). One thread,
 against scikit-learn's lstsq (``benchmarks/lda_solve.py``): 100 rows x 4608 features
-43 s -> 0.02 s; 4100 rows (``self-train``'s last round) x 4608, 61 s -> 5.5 s; with more
-rows than features the Cholesky path, 1.4-1.7x.
+46 s -> 0.02 s; 4100 rows (``self-train``'s last round) x 4608, 60 s -> 4.3 s; with more
+rows than features (the Cholesky path, covariance built from the same factors) 3-7x.
 """
 
 from __future__ import annotations
@@ -32,21 +32,9 @@ from typing import Any
 
 import numpy as np
 from scipy import linalg
-from sklearn.covariance import ledoit_wolf
+from sklearn.covariance import ledoit_wolf_shrinkage
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from sklearn.preprocessing import StandardScaler
-
-
-def shrunk_within_class_covariance(x: np.ndarray, y: np.ndarray, classes: np.ndarray, priors: np.ndarray) -> np.ndarray:
-    """sum_k prior_k * LedoitWolf(class k), each estimated on standardised features and
-    scaled back (as scikit-learn's ``shrinkage="auto"`` does): (n, d) -> (d, d)."""
-    cov = np.zeros((x.shape[1], x.shape[1]))
-    for prior, c in zip(priors, classes):
-        rows = x[y == c]
-        scaler = StandardScaler().fit(rows)
-        shrunk = ledoit_wolf(scaler.transform(rows))[0]
-        cov += prior * (scaler.scale_[:, None] * shrunk * scaler.scale_[None, :])
-    return cov
 
 
 def ledoit_wolf_shrinkage_gram(z: np.ndarray) -> float:
@@ -64,12 +52,13 @@ def ledoit_wolf_shrinkage_gram(z: np.ndarray) -> float:
     return 0.0 if beta == 0 else beta / delta
 
 
-def low_rank_within_class_covariance(
+def within_class_covariance_factors(
     x: np.ndarray, y: np.ndarray, classes: np.ndarray, priors: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``shrunk_within_class_covariance`` as (diag (d,), u (n, d)) with covariance =
-    diag(diag) + u.T @ u. Class k's term, with z_k its standardised rows, s_k their
-    scales and delta_k, mu_k Ledoit-Wolf's shrinkage and target:
+    """sum_k prior_k * LedoitWolf(class k), each estimated on standardised features and
+    scaled back (as scikit-learn's ``shrinkage="auto"`` does), as (diag (d,), u (n, d))
+    with covariance = diag(diag) + u.T @ u. Class k's term, with z_k its standardised
+    rows, s_k their scales and delta_k, mu_k Ledoit-Wolf's shrinkage and target:
     s_k [(1 - delta_k) z_k.T z_k / n_k + delta_k mu_k I] s_k
       = (1 - delta_k) / n_k * c_k.T c_k + delta_k mu_k s_k^2,   c_k = z_k s_k (rows centred)."""
     diag = np.zeros(x.shape[1])
@@ -78,7 +67,9 @@ def low_rank_within_class_covariance(
         rows = x[y == c]
         scaler = StandardScaler().fit(rows)
         z = scaler.transform(rows)
-        shrinkage = ledoit_wolf_shrinkage_gram(z)
+        # the shrinkage's sums in n x n or in d x d, whichever is smaller
+        small = len(z) < z.shape[1]
+        shrinkage = ledoit_wolf_shrinkage_gram(z) if small else ledoit_wolf_shrinkage(z, assume_centered=True)
         mu = float(np.einsum("nd,nd->", z, z)) / z.size
         diag += prior * shrinkage * mu * scaler.scale_**2
         parts.append(np.sqrt(prior * (1.0 - shrinkage) / len(rows)) * (rows - scaler.mean_))
@@ -96,7 +87,7 @@ def woodbury_solve(diag: np.ndarray, u: np.ndarray, b: np.ndarray) -> np.ndarray
 
 
 class ShrinkageLDA(LinearDiscriminantAnalysis):
-    """``LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")`` with a Cholesky solve.
+    """``LinearDiscriminantAnalysis(solver="lsqr", shrinkage="auto")`` solved by Woodbury or Cholesky.
 
     Other solvers, shrinkages or a ``covariance_estimator`` run scikit-learn's code
     unchanged. Fitted, beyond the parent's attributes: ``solve_`` ("woodbury",
@@ -115,15 +106,15 @@ class ShrinkageLDA(LinearDiscriminantAnalysis):
             self.solve_ = "lstsq"
             return super()._solve_lstsq(X, y, shrinkage=shrinkage, covariance_estimator=covariance_estimator)
         self.means_ = np.stack([X[y == c].mean(axis=0) for c in self.classes_])  # (K, d)
-        coef = None
-        if len(X) < X.shape[1]:
-            diag, u = low_rank_within_class_covariance(X, y, self.classes_, self.priors_)
-            if diag.min() > 0:  # else (no shrinkage anywhere, constant features) the dense path
-                coef, self.solve_ = woodbury_solve(diag, u, self.means_.T), "woodbury"
-                if self.store_covariance:
-                    self.covariance_ = np.diag(diag) + u.T @ u
-        if coef is None:
-            self.covariance_ = shrunk_within_class_covariance(X, y, self.classes_, self.priors_)
+        diag, u = within_class_covariance_factors(X, y, self.classes_, self.priors_)
+        # Woodbury only where it is cheaper (n < d) and the diagonal is invertible (it is
+        # not where no class is shrunk, as with many more rows than features).
+        if len(X) < X.shape[1] and diag.min() > 0:
+            coef, self.solve_ = woodbury_solve(diag, u, self.means_.T), "woodbury"
+            if self.store_covariance:
+                self.covariance_ = np.diag(diag) + u.T @ u
+        else:
+            self.covariance_ = np.diag(diag) + u.T @ u
             try:
                 factor = linalg.cho_factor(self.covariance_, check_finite=False)
                 coef = linalg.cho_solve(factor, self.means_.T, check_finite=False)
