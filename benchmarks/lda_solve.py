@@ -25,7 +25,7 @@ from _common import save
 from tenshot.evaluation.lda import ShrinkageLDA
 
 
-def seconds(make, x: np.ndarray, y: np.ndarray):
+def seconds(make, x: np.ndarray, y: np.ndarray) -> tuple[float, LinearDiscriminantAnalysis]:
     start = time.perf_counter()
     clf = make().fit(x, y)
     return time.perf_counter() - start, clf

@@ -109,12 +109,12 @@ class ShrinkageLDA(LinearDiscriminantAnalysis):
         diag, u = within_class_covariance_factors(X, y, self.classes_, self.priors_)
         # Woodbury only where it is cheaper (n < d) and the diagonal is invertible (it is
         # not where no class is shrunk, as with many more rows than features).
-        if len(X) < X.shape[1] and diag.min() > 0:
-            coef, self.solve_ = woodbury_solve(diag, u, self.means_.T), "woodbury"
-            if self.store_covariance:
-                self.covariance_ = np.diag(diag) + u.T @ u
-        else:
+        woodbury = len(X) < X.shape[1] and diag.min() > 0
+        if not woodbury or self.store_covariance:
             self.covariance_ = np.diag(diag) + u.T @ u
+        if woodbury:
+            coef, self.solve_ = woodbury_solve(diag, u, self.means_.T), "woodbury"
+        else:
             try:
                 factor = linalg.cho_factor(self.covariance_, check_finite=False)
                 coef = linalg.cho_solve(factor, self.means_.T, check_finite=False)
