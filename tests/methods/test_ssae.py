@@ -61,6 +61,14 @@ def test_semisup_cli(capsys, tmp_path, tiny_npz):
     assert 0 <= metrics["test_accuracy"] <= 1 and metrics["label_seed"] == 0 and metrics["n_labeled"] == 9
     assert len(metrics["curves"]) == 2 and "classification" in metrics["curves"][0]
     assert "test accuracy" in capsys.readouterr().out
+    n_train = metrics["n_unlabeled"]
+    code = main(["semisup", "ssae", "--data", tiny_npz, "--labels-per-class", "3", "--out", str(tmp_path / "sub"),
+                 "--epochs", "1", "--max-train", "40", "--encoder", "mlp", "--hidden", "16", "--latent-dim", "4",
+                 "--no-progress"])
+    assert code == 0, capsys.readouterr().err
+    sub = json.loads((tmp_path / "sub" / "metrics.json").read_text())
+    assert n_train > 40 and sub["n_unlabeled"] == sub["train_samples"] == 40  # reports the subset it trained on
+    assert "9 labeled, 40 unlabeled images" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("argv, message", [

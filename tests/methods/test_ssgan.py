@@ -77,6 +77,10 @@ def test_defaults_for_28x28_gray_are_the_papers_mnist_setup():
         assert opt.defaults["lr"] == 0.003 and opt.defaults["betas"] == (0.5, 0.999)
     assert {id(p) for p in opt_d.param_groups[0]["params"]} == {id(p) for p in d.parameters()}
     assert {id(p) for p in opt_g.param_groups[0]["params"]} == {id(p) for p in g.parameters()}
+    # the authors' code: z ~ U(0, 1), and the unsupervised loss halved (loss_lab + 0.5 loss_unl)
+    z = m.noise(500)
+    assert z.shape == (500, 100) and z.min() >= 0 and z.max() < 1 and abs(z.mean().item() - 0.5) < 0.05
+    assert m.config.unsupervised_weight == 0.5 and m.config.classifier_weight == 1.0
     # evaluation reads the moving average of D, not D
     assert m.config.ema_decay == 0.999 and m.code.__func__ is SSGAN.code and m.ema.module is not d
 
@@ -123,16 +127,16 @@ def test_data_init_gives_unit_preactivations_on_the_batch(architecture):
 
 
 def test_losses_give_d_loss_for_the_first_batch_check():
-    m = make((1, 8, 8), architecture="mlp", classifier_weight=2.0).eval()
+    m = make((1, 8, 8), architecture="mlp", classifier_weight=2.0, unsupervised_weight=0.25).eval()
     x, (x_l, y_l) = labeled_batch((1, 8, 8))
     torch.manual_seed(1)
     terms = m.losses(x, x_l, y_l)
-    assert torch.allclose(terms["loss"], 2.0 * terms["d_supervised"] + terms["d_unsupervised"])
+    assert torch.allclose(terms["loss"], 2.0 * terms["d_supervised"] + 0.25 * terms["d_unsupervised"])
     with torch.no_grad():
         assert torch.allclose(terms["d_supervised"], supervised_loss(m.discriminator(x_l)[0], y_l))
     unlabeled_only = m.losses(x)
     assert "d_supervised" not in unlabeled_only
-    assert torch.equal(unlabeled_only["loss"], unlabeled_only["d_unsupervised"])
+    assert torch.allclose(unlabeled_only["loss"], 0.25 * unlabeled_only["d_unsupervised"])
     torch.manual_seed(2)
     with torch.no_grad():
         fake = m.generator(m.noise(6))

@@ -4,8 +4,8 @@ Techniques for Training GANs", sec. 5).
 The discriminator is the classifier: K logits for the real classes, the logit of class
 K+1 ("generated") fixed at 0, so logsumexp of the K logits is its real/fake logit
 (``tenshot.losses.semisup_gan``). Per batch ``(x, x_labeled, y_labeled)``:
-  1. D step: cross-entropy on the labeled images + the GAN loss on the unlabeled and
-     generated ones;
+  1. D step: cross-entropy on the labeled images + half the GAN loss on the unlabeled and
+     generated ones (``unsupervised_weight`` 0.5: the authors' code halves it);
   2. G step: feature matching on D's last hidden layer (the paper's choice for
      semi-supervised use: matching statistics, not fooling D, gives the better classifier);
   3. an exponential moving average (EMA) of D's weights is updated: it, not the live D,
@@ -13,9 +13,11 @@ K+1 ("generated") fixed at 0, so logsumexp of the K logits is its real/fake logi
 
 Defaults for 28x28 gray images are the paper's MNIST setup: D = 784-1000-500-250-250-250-K
 with weight normalisation, ReLU and Gaussian noise (0.3 on the input, 0.5 on the hidden
-layers); G = z(100)-500-500-784 with batch norm, softplus and a sigmoid output; Adam with
-lr 0.003, beta1 0.5 for both players. The paper's batch size is 100: pass
-``--batch-size 100`` (``batch_size=100`` in Python); the engine's ``--lr`` is not used.
+layers); G = z(100)-500-500-784 with z ~ U(0, 1), batch norm, softplus and a sigmoid
+output; Adam with lr 0.003, beta1 0.5 for both players. (The code averages D with decay
+0.9999 over its 300 epochs; the 0.999 here, with a warm-up, suits runs of tens of
+epochs.) The paper's batch size is 100: pass ``--batch-size 100`` (``batch_size=100`` in
+Python); the engine's ``--lr`` is not used.
 Other image sizes and RGB get a conv variant of the paper's CIFAR-10 networks.
 """
 
@@ -54,7 +56,10 @@ class SSGANConfig(ClassifierOptions):
     g_hidden: tuple[int, ...] = opt((500, 500), "mlp: G's hidden layer sizes (the paper's)", positive=True)
     width: int = opt(64, "conv: channels of D's first stage, doubled in each next one; G mirrors D", positive=True)
     n_blocks: int = opt(2, "conv: stride-2 stages in each network", positive=True)
-    latent_dim: int = opt(100, "size of the noise z fed to the generator", positive=True)
+    latent_dim: int = opt(100, "size of the noise z ~ U(0, 1) fed to the generator", positive=True)
+    unsupervised_weight: float = opt(
+        0.5, "weight of the unsupervised GAN loss; the authors' code halves it (sup + 0.5 unsup)", positive=True
+    )
     input_noise: float = opt(0.3, "std of the Gaussian noise on D's input while training (0 = off)")
     hidden_noise: float = opt(0.5, "std of the Gaussian noise on D's hidden layers while training (0 = off)")
     minibatch_discrimination: bool = opt(
@@ -230,8 +235,10 @@ class SSGAN(JointClassifier, Method):
         return g, d
 
     # --- the two players' objectives ---------------------------------------------------
-    def noise(self, n: int) -> torch.Tensor:
-        return torch.randn(max(n, 2), self.config.latent_dim, device=self.device)  # >= 2: G's batch norm
+    def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z ~ U(0, 1)^latent_dim, as in the authors' code; >= 2 rows for G's batch norm."""
+        z = torch.rand(max(n, 2), self.config.latent_dim, generator=generator)  # on CPU: generators are per device
+        return z.to(self.device)
 
     def discriminator_terms(self, x: torch.Tensor, x_labeled=None, y_labeled=None) -> dict[str, torch.Tensor]:
         """D's loss ("loss") on unlabeled x and, when given, the labeled batch; all (N, C, H, W) in [0, 1]."""
@@ -239,12 +246,12 @@ class SSGAN(JointClassifier, Method):
             fake = self.generator(self.noise(len(x)))
         unl_logits, _ = self.discriminator(x)
         fake_logits, _ = self.discriminator(fake)
-        unsup = unsupervised_loss(unl_logits, fake_logits)
         terms = {
-            "d_unsupervised": unsup,
+            "d_unsupervised": unsupervised_loss(unl_logits, fake_logits),
             "d_real": torch.sigmoid(real_logit(unl_logits)).mean(),  # D(x) = Z / (Z + 1)
             "d_fake": torch.sigmoid(real_logit(fake_logits)).mean(),  # D(G(z))
         }
+        unsup = self.config.unsupervised_weight * terms["d_unsupervised"]
         if x_labeled is None:  # an unlabeled-only batch
             return {"loss": unsup, **terms}
         lab_logits, _ = self.discriminator(x_labeled)
@@ -306,7 +313,6 @@ class SSGAN(JointClassifier, Method):
 
     @torch.no_grad()
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """G(z) for z ~ N(0, I), in eval mode -> (n, C, H, W) in [0, 1]."""
+        """G(z) for z ~ U(0, 1), in eval mode -> (n, C, H, W) in [0, 1]."""
         with eval_mode(self):
-            z = torch.randn(n, self.config.latent_dim, generator=generator)  # on CPU: generators are per device
-            return self.generator(z.to(self.device)).clamp(0, 1).cpu()
+            return self.generator(self.noise(n, generator)[:n]).clamp(0, 1).cpu()
