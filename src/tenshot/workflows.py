@@ -267,6 +267,6 @@ def semisup(
         clf.fit(ds.x_train, y, run_dir=run_dir)
         accuracy = float(clf.score(ds.x_test, ds.y_test.numpy()))  # the one use of test labels
         metrics = {"test_accuracy": accuracy, "labels_per_class": labels_per_class, "label_seed": label_seed,
-                   "n_labeled": len(idx), "n_unlabeled": min(len(ds.x_train), clf.max_train or len(ds.x_train))}
+                   "n_labeled": len(idx), "n_unlabeled": clf.history_["train_samples"]}
         clf.save(run_dir, data=data_name, metrics=metrics)
     return metrics

@@ -50,6 +50,8 @@ def test_one_step_moves_both_players_and_logs_finite_terms(shape, options, archi
     assert m.ema.n_averaged.item() == 1
     assert m.logits(x).shape == (6, 3) and torch.isfinite(m.features(x)).all()
     assert m.sample(2).shape == (2, *shape)
+    seeded = [m.sample(1, torch.Generator().manual_seed(3)) for _ in range(2)]  # the seeded path of `tenshot sample`
+    assert seeded[0].shape == (1, *shape) and torch.equal(*seeded)
 
 
 def test_defaults_for_28x28_gray_are_the_papers_mnist_setup():

@@ -237,8 +237,10 @@ class SSGAN(JointClassifier, Method):
     # --- the two players' objectives ---------------------------------------------------
     def noise(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """z ~ U(0, 1)^latent_dim, as in the authors' code; >= 2 rows for G's batch norm."""
-        z = torch.rand(max(n, 2), self.config.latent_dim, generator=generator)  # on CPU: generators are per device
-        return z.to(self.device)
+        shape = (max(n, 2), self.config.latent_dim)
+        if generator is None:  # training: drawn where the model is
+            return torch.rand(shape, device=self.device)
+        return torch.rand(shape, generator=generator).to(self.device)  # a seeded sampler's generator is on the CPU
 
     def discriminator_terms(self, x: torch.Tensor, x_labeled=None, y_labeled=None) -> dict[str, torch.Tensor]:
         """D's loss ("loss") on unlabeled x and, when given, the labeled batch; all (N, C, H, W) in [0, 1]."""
