@@ -25,6 +25,12 @@ def fashion_or_digits(data: str | None) -> Dataset:
         return load_dataset("digits")
 
 
+def beside(name: str) -> str:
+    """``benchmarks/NAME``, wherever the script is run from: the default ``--out`` (the
+    JSON goes beside its script; a relative ``--out`` given by the user is from the cwd)."""
+    return str(Path(__file__).resolve().parent / name)
+
+
 def machine() -> dict[str, Any]:
     return {
         "cpu_count": os.cpu_count(),

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from _common import fashion_or_digits, save
+from _common import beside, fashion_or_digits, save
 from tenshot import Pretrainer
 from tenshot.evaluation import FeatureSource, label_efficiency
 from tenshot.evaluation.generative import generative_scores
@@ -54,7 +54,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="split seeds of the 10-label probe")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--max-train", type=int, default=None)
-    ap.add_argument("--out", default="benchmarks/generative.json")
+    ap.add_argument("--out", default=beside("generative.json"))
     args = ap.parse_args()
 
     ds = fashion_or_digits(args.data)

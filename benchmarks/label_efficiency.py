@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import fashion_or_digits, save
+from _common import beside, fashion_or_digits, save
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
 from tenshot.evaluation import FeatureSource, label_efficiency, pca_source, pixels_source
@@ -52,7 +52,7 @@ def main() -> None:
     ap.add_argument("--max-train", type=int, default=None, help="override every recipe's training images")
     ap.add_argument("--seed", type=int, default=0, help="pretraining seed")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
-    ap.add_argument("--out", default="benchmarks/label_efficiency.json")
+    ap.add_argument("--out", default=beside("label_efficiency.json"))
     args = ap.parse_args()
 
     ds = fashion_or_digits(args.data)

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.discriminant_analysis import LinearDiscriminantAnalysis
 from threadpoolctl import threadpool_limits
 
-from _common import save
+from _common import beside, save
 from tenshot.evaluation.lda import ShrinkageLDA
 
 
@@ -37,7 +37,7 @@ def main() -> None:
     ap.add_argument("--dims", default="1024,2048,4608", help="feature widths, comma list")
     ap.add_argument("--repeats", type=int, default=2, help="A/B pairs per shape")
     ap.add_argument("--threads", type=int, default=None, help="BLAS threads (default: the library's)")
-    ap.add_argument("--out", default="benchmarks/lda_solve.json")
+    ap.add_argument("--out", default=beside("lda_solve.json"))
     args = ap.parse_args()
 
     rng = np.random.default_rng(0)

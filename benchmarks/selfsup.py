@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import fashion_or_digits, save
+from _common import beside, fashion_or_digits, save
 from label_efficiency import RECIPES as EARLIER_RECIPES
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
@@ -88,7 +88,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="pretraining seed")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
     ap.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK} unless given explicitly")
-    ap.add_argument("--out", default="benchmarks/selfsup.json")
+    ap.add_argument("--out", default=beside("selfsup.json"))
     args = ap.parse_args()
     if args.quick:
         for key, value in QUICK.items():

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import fashion_or_digits, save
+from _common import beside, fashion_or_digits, save
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
 from tenshot.evaluation import FeatureSource, label_efficiency
@@ -51,7 +51,7 @@ def main() -> None:
                     "numbers of unlabeled images, e.g. 5000,20000,60000")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
-    ap.add_argument("--out", default="benchmarks/semisup.json")
+    ap.add_argument("--out", default=beside("semisup.json"))
     args = ap.parse_args()
 
     ds = fashion_or_digits(args.data)

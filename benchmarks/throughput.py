@@ -16,7 +16,7 @@ import time
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
-from _common import fashion_or_digits, save
+from _common import beside, fashion_or_digits, save
 from tenshot.config import TrainConfig
 from tenshot.registry import get_method
 from tenshot.training import fit
@@ -60,7 +60,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--repeats", type=int, default=3, help="A/B pairs")
     ap.add_argument("--threads", type=int, default=None, help="torch threads for both loops (default: torch's)")
-    ap.add_argument("--out", default="benchmarks/throughput.json")
+    ap.add_argument("--out", default=beside("throughput.json"))
     args = ap.parse_args()
 
     if args.threads:

@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from _common import save
+from _common import beside, save
 from tenshot.losses import reconstruction_loss
 from tenshot.methods.wta import WTAAutoencoder, WTAConfig
 from tenshot.nn.winner_take_all import winner_take_all
@@ -58,7 +58,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=100)
     ap.add_argument("--repeats", type=int, default=3, help="A/B pairs per configuration")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
-    ap.add_argument("--out", default="benchmarks/wta_decoder.json")
+    ap.add_argument("--out", default=beside("wta_decoder.json"))
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)

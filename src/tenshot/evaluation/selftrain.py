@@ -32,8 +32,9 @@ clusters, more than pixels. CV over 20 held-out labels per fold is coarse (one l
 points), so it often keeps fewer rounds than would have helped; that is the price of not
 peeking. On a dev split (the last 10k train images scored, 10 labels per class from the
 others, 3 splits) the mean gain kept growing with the rounds, fastest in the first:
-wta-ae 75.3% at 0, 76.7 at 1, 76.9 at 4, 77.0 at 10; rotation 72.6, 74.1, 75.0, 75.3. Cost: 5 folds x 5 LDA fits per split, plus the final run; with one thread and
-the Woodbury-solved LDA (``tenshot.evaluation.lda``: n x n work, no d x d covariance)
+wta-ae 75.3% at 0, 76.7 at 1, 76.9 at 4, 77.0 at 10; rotation 72.6, 74.1, 75.0, 75.3.
+Cost: 5 folds x 5 LDA fits per split, plus the final run; with one thread and the
+Woodbury-solved LDA (``tenshot.evaluation.lda``: n x n work, no d x d covariance)
 80 s per split on the wta-ae's 7168-d features. With a d x d Cholesky solve it was
 about 6 minutes per split at 4608-d, and with scikit-learn's lstsq 17 at 3584-d.
 
