@@ -128,6 +128,23 @@ def test_features_layers_or_code():
     assert code.features(x).shape == (3, 8)  # the representation under the projection head
 
 
+def test_conv_encoder_with_batch_norm_and_depth_keeps_feature_sizes_and_saves_its_statistics(tmp_path):
+    x = smooth_images(32)
+    plain = SimCLR(SimCLRConfig(latent_dim=8, width=4), (1, 8, 8))
+    deep = SimCLR(SimCLRConfig(latent_dim=8, width=4, batch_norm=True, depth=2), (1, 8, 8))
+    assert deep.features(x).shape == plain.features(x).shape
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in deep.encoder.modules()) == 3  # every conv but the first
+    assert sum(isinstance(m, nn.Conv2d) for m in deep.encoder.modules()) == 4
+    options = dict(TINY, encoder="conv", width=4, batch_norm=True, depth=2)
+    rep = Pretrainer("simclr", epochs=1, batch_size=16, accelerator="cpu", **options).fit(x.numpy())
+    rep.save(tmp_path / "run")
+    back = Pretrainer.load(tmp_path / "run")
+    key = "encoder.blocks.1.1.running_mean"  # batch norm's statistics travel with the weights
+    assert rep.model.state_dict()[key].abs().sum() > 0
+    assert torch.equal(back.model.state_dict()[key], rep.model.state_dict()[key])
+    np.testing.assert_allclose(back.transform(x.numpy()), rep.transform(x.numpy()), rtol=1e-6)
+
+
 # --- Exemplar-CNN ------------------------------------------------------------------------
 def test_exemplar_draws_seeds_from_training_data_with_the_run_seed():
     x = smooth_images(32)

@@ -190,10 +190,12 @@ def test_config_rejects_unknown_keys_and_bad_blocks(name):
 
 
 @pytest.mark.parametrize("name", list(METHODS))
-def test_save_load_round_trip_gives_identical_features(name, tmp_path):
+@pytest.mark.parametrize("depth", [1, 2])  # 2: a same-resolution conv after each stride-2 one
+def test_save_load_round_trip_gives_identical_features(name, depth, tmp_path):
     shape = (3, 12, 12)
     x = np.random.default_rng(0).uniform(size=(24, *shape)).astype(np.float32)
     options = {"bin_size": 20} if name == "colorization" else {}
+    options["depth"] = depth
     rep = Pretrainer(name, epochs=1, batch_size=8, **TINY, **options, **CPU).fit(x)
     assert "pretext_acc" in rep.history_["final"]
     rep.save(tmp_path / name)

@@ -12,6 +12,19 @@ def test_conv_decoder_mirrors_encoder_for_any_size(shape):
     assert dec(enc(x)).shape == x.shape
 
 
+def test_conv_encoder_depth_adds_same_resolution_convs_and_keeps_shapes():
+    shallow = ConvEncoder((1, 28, 28), 16, width=8, n_blocks=3, batch_norm=True)
+    deep = ConvEncoder((1, 28, 28), 16, width=8, n_blocks=3, batch_norm=True, depth=3)
+    x = torch.rand(2, 1, 28, 28)
+    assert [f.shape for f in deep.features(x)] == [f.shape for f in shallow.features(x)]
+    convs = [[m for m in block if isinstance(m, torch.nn.Conv2d)] for block in deep.blocks]
+    assert [[c.stride[0] for c in block] for block in convs] == [[2, 1, 1]] * 3
+    norms = [m for m in deep.blocks[0] if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(norms) == 2  # not on the conv that sees raw pixels
+    # depth 1 keeps the parameter names of saved runs: block i is conv, norm, activation
+    assert set(shallow.state_dict()) <= set(deep.state_dict())
+
+
 def test_mlp_round_trip_and_features():
     enc, dec = MLPEncoder((1, 8, 8), 5, hidden=(12,)), MLPDecoder((1, 8, 8), 5, hidden=(12,))
     x = torch.rand(3, 1, 8, 8)

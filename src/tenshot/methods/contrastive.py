@@ -27,6 +27,10 @@ from tenshot.nn.encoders import build_encoder, pooled_features
 
 @dataclass
 class ContrastiveConfig(EncoderOptions, AugmentOptions):
+    batch_norm: bool = opt(False, "conv: batch norm after every conv but the first (SimCLR's ResNet has it)")
+    depth: int = opt(
+        1, "conv: 3x3 convs per block: its stride-2 conv and depth - 1 more at the same resolution", positive=True
+    )
     features: Literal["layers", "code"] = opt(
         "layers", "what transform returns: 'code' (the representation under the head), or 'layers' = "
         "every block max-pooled to 4x4 plus the code"
@@ -58,7 +62,14 @@ class ContrastiveMethod(Method):
         # A linear code. SimCLR's h is a ReLU output, but its ResNet has batch norm to keep
         # units alive; here a ReLU code can die unit by unit until every view maps to one
         # point (the loss then sits at log(2N - 1)), which happened at lr 1e-2 on 8x8 images.
-        self.encoder = build_encoder(config.encoder, self.input_shape, config.latent_dim, **config.arch())
+        self.encoder = build_encoder(
+            config.encoder,
+            self.input_shape,
+            config.latent_dim,
+            batch_norm=config.batch_norm,
+            depth=config.depth,
+            **config.arch(),
+        )
         self.head = self.build_head(config)
         self.augmentation = config.augmentation(self.input_shape)  # holds no weights
 

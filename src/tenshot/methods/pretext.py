@@ -26,6 +26,7 @@ class PretextOptions(Config):
 
     width: int = opt(32, "channels of the first conv block (doubled in each next one)", positive=True)
     n_blocks: int = opt(3, "number of stride-2 conv blocks", positive=True)
+    depth: int = opt(1, "3x3 convs per block: its stride-2 conv and depth - 1 more at the same resolution", positive=True)
     latent_dim: int = opt(256, "size of the code: the fully connected layer the pretext head reads", positive=True)
     batch_norm: bool = opt(True, "batch norm after each conv block but the first (on raw pixels it would only rescale them)")
     # 0 by measurement: on Fashion-MNIST (5 epochs, 20k images, linear probe, 10 labels per
@@ -63,7 +64,9 @@ class PretextMethod(Method):
     def build_encoder(self, in_shape: tuple[int, int, int]) -> ConvEncoder:
         c = self.config
         # ReLU on the code: it is a hidden layer of the pretext classifier, not an output.
-        return ConvEncoder(in_shape, c.latent_dim, c.width, c.n_blocks, code_activation="relu", batch_norm=c.batch_norm)
+        return ConvEncoder(
+            in_shape, c.latent_dim, c.width, c.n_blocks, code_activation="relu", batch_norm=c.batch_norm, depth=c.depth
+        )
 
     def encoder_input(self, x: torch.Tensor) -> torch.Tensor:
         return x

@@ -109,7 +109,9 @@ class MLPDecoder(nn.Module):
 
 class ConvEncoder(Encoder):
     """Stride-2 conv blocks (no pooling: the net learns its own downsampling), then a
-    linear code. ``width`` channels in the first block, doubled in each next one.
+    linear code. ``width`` channels in the first block, doubled in each next one; a block
+    is its stride-2 conv and ``depth - 1`` more 3x3 convs at the same resolution (VGG's
+    stacking: more nonlinearity and receptive field per block, same output sizes).
 
     (N, C, H, W) -> blocks (N, width * 2**i, ceil(H / 2**(i+1)), ...) -> code (N, latent_dim)
     """
@@ -123,14 +125,19 @@ class ConvEncoder(Encoder):
         act: Activation = "relu",
         code_activation: Activation = "none",
         batch_norm: bool = False,
+        depth: int = 1,
     ) -> None:
         super().__init__()
         channels = [in_shape[0]] + [width * 2**i for i in range(n_blocks)]
         self.blocks = nn.ModuleList()
         for i, (a, b) in enumerate(zip(channels[:-1], channels[1:])):
-            # DCGAN practice: no batch norm on the first block, which sees raw pixels.
-            norm = nn.BatchNorm2d(b) if batch_norm and i > 0 else nn.Identity()
-            self.blocks.append(nn.Sequential(nn.Conv2d(a, b, 3, stride=2, padding=1), norm, activation(act)))
+            layers: list[nn.Module] = []
+            for j in range(depth):
+                # DCGAN practice: no batch norm on the first conv, which sees raw pixels.
+                norm = nn.BatchNorm2d(b) if batch_norm and (i, j) != (0, 0) else nn.Identity()
+                conv = nn.Conv2d(a, b, 3, stride=2, padding=1) if j == 0 else nn.Conv2d(b, b, 3, padding=1)
+                layers += [conv, norm, activation(act)]
+            self.blocks.append(nn.Sequential(*layers))
         h, w = conv_sizes(in_shape[1], in_shape[2], n_blocks)[-1]
         self.code = nn.Sequential(nn.Flatten(), nn.Linear(channels[-1] * h * w, latent_dim), activation(code_activation))
         self.latent_dim = latent_dim
@@ -203,10 +210,15 @@ def build_encoder(
     width: int = 32,
     n_blocks: int = 2,
     code_activation: Activation = "none",
+    batch_norm: bool = False,
+    depth: int = 1,
 ) -> Encoder:
+    """An MLP or conv encoder; ``batch_norm`` and ``depth`` shape the conv one only."""
     if kind == "mlp":
         return MLPEncoder(in_shape, latent_dim, hidden, code_activation=code_activation)
-    return ConvEncoder(in_shape, latent_dim, width, n_blocks, code_activation=code_activation)
+    return ConvEncoder(
+        in_shape, latent_dim, width, n_blocks, code_activation=code_activation, batch_norm=batch_norm, depth=depth
+    )
 
 
 def build_decoder(
