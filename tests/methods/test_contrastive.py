@@ -195,6 +195,8 @@ def test_unknown_or_bad_options_are_rejected(method, config_cls):
         Pretrainer(method, temprature=0.1).fit(smooth_images(4).numpy())
     with pytest.raises(ConfigError, match="rotate is in degrees"):
         config_cls.from_dict(rotate=-5.0)
+    with pytest.raises(ConfigError, match="shape the conv encoder"):
+        config_cls.from_dict(encoder="mlp", depth=2)
 
 
 def test_temperature_must_be_positive():

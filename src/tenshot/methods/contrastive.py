@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from tenshot.config import opt
+from tenshot.errors import ConfigError
 from tenshot.losses.pretext import top1_accuracy
 from tenshot.methods.autoencoder import EncoderOptions
 from tenshot.methods.base import Method, held_out_pretext_accuracy
@@ -35,6 +36,11 @@ class ContrastiveConfig(EncoderOptions, AugmentOptions):
         "layers", "what transform returns: 'code' (the representation under the head), or 'layers' = "
         "every block max-pooled to 4x4 plus the code"
     )
+
+    def validate(self) -> None:
+        super().validate()
+        if self.encoder == "mlp" and (self.batch_norm or self.depth != 1):
+            raise ConfigError("batch_norm and depth shape the conv encoder; use --encoder conv, or drop them with mlp")
 
 
 class Pretext(NamedTuple):
