@@ -114,6 +114,10 @@ def test_pretrain_resume_and_force(capsys, tmp_path, npz_spec):
     code, _, err = run_cli(capsys, "pretrain", "autoencoder", "--data", npz_spec, "--out", out, "--resume", "--epochs", "2")
     assert code == 0, err
     assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+    # the first command with --resume added: repeating the run's own options is no change
+    code, _, err = run_cli(capsys, "pretrain", "autoencoder", "--data", npz_spec, "--out", out, *TINY[2:], "--resume", "--epochs", "3")
+    assert code == 0, err
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 3
     code, _, err = run_cli(capsys, "pretrain", "denoising-ae", "--data", npz_spec, "--out", out, "--force", *TINY)
     assert code == 0, err
     assert json.loads((out / "config.json").read_text())["method"] == "denoising-ae"
@@ -198,6 +202,8 @@ BAD = {
     "too many labels": (lambda t, r, d: ["probe", r, "--data", d, "--labels-per-class", "21"], "use --labels-per-class 20 or fewer"),
     "existing out": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, *TINY], "--resume"),
     "probe non-run": (lambda t, r, d: ["probe", t, "--data", d], "not a tenshot run"),
+    "changed option on resume": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--resume", "--latent-dim", "9"],
+                                 "latent_dim cannot change when resuming (the run has latent_dim=8)"),
     "wrong method": (lambda t, r, d: ["pretrain", "sparse-ae", "--data", d, "--out", r, "--resume"], "saved by method 'autoencoder'"),
     "epochs 0": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--epochs", "0"], "epochs"),
     "negative batch": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--batch-size", "-4"], "batch_size"),

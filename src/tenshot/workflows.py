@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -37,9 +38,12 @@ def pretrain(
         saved = io.read_run_config(out)
         if saved["method"] != method:
             raise CheckpointError(f"{out} was saved by method {saved['method']!r}, not {method!r}; resume it as {saved['method']!r}")
-        fixed = sorted((set(train) - RESUMABLE) | set(method_options))
-        if fixed:
-            raise ConfigError(f"{', '.join(fixed)} cannot change when resuming; drop them or start a new run with --force")
+        changed = _changed(train, saved["train"], skip=RESUMABLE) | _changed(method_options, saved["method_config"])
+        if changed:
+            raise ConfigError(
+                f"{', '.join(sorted(changed))} cannot change when resuming (the run has "
+                f"{', '.join(f'{k}={v!r}' for k, v in sorted(changed.items()))}); drop them or start a new run with --force"
+            )
         rep = Pretrainer.from_config(saved).set_params(**train)
     else:
         rep = Pretrainer(method, **train, **method_options)
@@ -55,6 +59,15 @@ def pretrain(
         held_out = rep.model_.test_metrics(ds.x_test) if ds.x_test is not None else {}
         rep.save(run_dir, data=data_name, metrics=held_out)
     return out
+
+
+def _changed(given: dict[str, Any], saved: dict[str, Any], skip: Iterable[str] = ()) -> dict[str, Any]:
+    """The options in ``given`` whose value differs from the saved run's, with the saved value.
+
+    Repeating a run's own value is no change (a resume command may be its first command
+    with --resume added); values compare as JSON has them, so a tuple equals its list."""
+    as_json = lambda value: json.loads(json.dumps(value))  # noqa: E731
+    return {k: saved.get(k) for k, v in given.items() if k not in skip and as_json(v) != as_json(saved.get(k))}
 
 
 def make_source(source: str, data_dir: str | None = None):
