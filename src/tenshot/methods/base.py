@@ -89,10 +89,17 @@ class Method(L.LightningModule):
     @torch.no_grad()
     def features(self, x: torch.Tensor, batch_size: int = 512) -> torch.Tensor:
         """``encode`` over a large tensor in batches, in eval mode, on the module's device."""
+        out = torch.empty(0)
         with eval_mode(self):
             device = next(self.parameters()).device
-            parts = [self.encode(x[i : i + batch_size].to(device)).float().cpu() for i in range(0, len(x), batch_size)]
-        return torch.cat(parts) if parts else torch.empty(0)
+            for i in range(0, len(x), batch_size):
+                z = self.encode(x[i : i + batch_size].to(device)).float().cpu()
+                if i == 0:
+                    # filled in place: a list of batches and a cat would hold every feature
+                    # twice at the peak (60k x 14336 floats are 3.4 GB)
+                    out = torch.empty((len(x), *z.shape[1:]))
+                out[i : i + len(z)] = z
+        return out
 
 
 #: Held-out pretext accuracy is measured on at most this many test images: a +-1% estimate
