@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -23,6 +24,30 @@ def fashion_or_digits(data: str | None) -> Dataset:
     except Exception as exc:  # noqa: BLE001 - any reason: say it and fall back
         print(f"note: Fashion-MNIST unavailable ({exc}); using digits")
         return load_dataset("digits")
+
+
+def add_set_option(ap: argparse.ArgumentParser) -> None:
+    """``--set KEY=VALUE`` (repeatable): any Pretrainer parameter, for every recipe of the run."""
+    ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a Pretrainer parameter in every recipe, e.g. --set width=64 --set depth=2 "
+                    "(repeatable; a method that lacks the parameter says so)")
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``["width=64", "crop-scale=[0.2, 1]", "encoder=conv"]`` -> ``{"width": 64, "crop_scale": [0.2, 1],
+    "encoder": "conv"}``: values are read as JSON when they parse (numbers, true/false, lists),
+    else kept as strings; dashes in keys become underscores, as on the CLI."""
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise SystemExit(f"error: --set takes KEY=VALUE, e.g. --set width=64; got {item!r}")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out[key.strip().replace("-", "_")] = value
+    return out
 
 
 def beside(name: str) -> str:

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from _common import beside, fashion_or_digits, save
+from _common import add_set_option, beside, fashion_or_digits, parse_sets, save
 from tenshot import Pretrainer
 from tenshot.evaluation import FeatureSource, label_efficiency
 from tenshot.evaluation.generative import generative_scores
@@ -54,6 +54,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3, help="split seeds of the 10-label probe")
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--max-train", type=int, default=None)
+    add_set_option(ap)
     ap.add_argument("--out", default=beside("generative.json"))
     args = ap.parse_args()
 
@@ -63,6 +64,7 @@ def main() -> None:
         method, params = CONFIGS[label]
         get_method(method)
         params = {**params, **{k: v for k, v in (("epochs", args.epochs), ("max_train", args.max_train)) if v is not None}}
+        params |= parse_sets(args.sets)
         print(f"{label}: pretraining {method} {params} ...", flush=True)
         start = time.perf_counter()
         rep = Pretrainer(method, **params).fit(ds.x_train)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import beside, fashion_or_digits, save
+from _common import add_set_option, beside, fashion_or_digits, parse_sets, save
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
 from tenshot.evaluation import FeatureSource, label_efficiency, pca_source, pixels_source
@@ -51,6 +51,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
     ap.add_argument("--max-train", type=int, default=None, help="override every recipe's training images")
     ap.add_argument("--seed", type=int, default=0, help="pretraining seed")
+    add_set_option(ap)
     ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
     ap.add_argument("--out", default=beside("label_efficiency.json"))
     args = ap.parse_args()
@@ -64,6 +65,7 @@ def main() -> None:
             raise SystemExit(f"error: unknown method {name!r}")
         recipe = {**RECIPES.get(name, {}), "seed": args.seed, "threads": args.threads}
         recipe |= {k: v for k, v in (("epochs", args.epochs), ("max_train", args.max_train)) if v is not None}
+        recipe |= parse_sets(args.sets)
         print(f"pretraining {name} {recipe} ...", flush=True)
         start = time.perf_counter()
         rep = Pretrainer(name, **recipe).fit(ds.x_train)

@@ -12,6 +12,7 @@ that cannot run on the data (e.g. colorization on gray images) is skipped with i
     python benchmarks/selfsup.py                                  # the issue's table
     python benchmarks/selfsup.py --quick --data digits            # a smoke run, about a minute
     python benchmarks/selfsup.py --methods simclr --epochs 20 --n-unlabeled 60000
+    python benchmarks/selfsup.py --methods rotation --baselines '' --labels 10 --set width=64 --epochs 30 --n-unlabeled 60000  # the GPU recipe of selfsup.json
 
 Prints Markdown tables and writes JSON with every record.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import beside, fashion_or_digits, save
+from _common import add_set_option, beside, fashion_or_digits, parse_sets, save
 from label_efficiency import RECIPES as EARLIER_RECIPES
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
@@ -50,6 +51,7 @@ QUICK = dict(epochs=1, n_unlabeled=2000, seeds=1)
 def recipe_for(name: str, args: argparse.Namespace) -> dict:
     recipe = {**RECIPES.get(name, {}), "seed": args.seed, "threads": args.threads}
     recipe |= {k: v for k, v in (("epochs", args.epochs), ("max_train", args.n_unlabeled)) if v is not None}
+    recipe |= parse_sets(args.sets)
     if "n_exemplars" in recipe and recipe.get("max_train"):
         # one surrogate class per image at most: fewer unlabeled images, fewer classes
         recipe["n_exemplars"] = min(recipe["n_exemplars"], recipe["max_train"])
@@ -89,6 +91,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None, help="override every recipe's epochs")
     ap.add_argument("--n-unlabeled", type=int, default=None, help="override every recipe's number of unlabeled training images")
     ap.add_argument("--seed", type=int, default=0, help="pretraining seed")
+    add_set_option(ap)
     ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
     ap.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK} unless given explicitly")
     ap.add_argument("--out", default=beside("selfsup.json"))
