@@ -132,3 +132,37 @@ def test_few_shot_classifier_takes_minus_one_rows(digits_ds):
     assert clf.predict_proba(digits_ds.x_test).shape == (len(digits_ds.x_test), len(clf.classes_))
     # for any other probe -1 is an ordinary label
     assert UNLABELED in FewShotClassifier(None, probe="lda").fit(x, y).classes_
+
+
+def test_feature_source_hands_labeled_rows_then_the_rest_in_order(digits_ds, monkeypatch):
+    """The probe gets X = [labeled rows; every other train row in train order], y = [labels; -1 ...]."""
+    from dataclasses import replace
+
+    import tenshot.evaluation.sources as sources
+
+    seen = {}
+
+    class Recorder(SelfTrainingProbe):
+        def fit(self, X, y):
+            seen["X"], seen["y"] = X.copy(), y.copy()
+            return super().fit(X, y)
+
+    monkeypatch.setattr(sources, "make_probe", lambda *a, **k: Recorder(max_rounds=1))
+    src = FeatureSource("pixels", lambda t: t.reshape(len(t), -1).numpy())
+    src.prepare(replace(digits_ds, y_train=None, y_test=None))
+    y_train = digits_ds.y_train.numpy()
+    idx = np.concatenate([np.flatnonzero(y_train == c)[3:6] for c in range(10)])
+    src.predict(idx, y_train[idx], "self-train", seed=0)
+    f = src.train_features
+    np.testing.assert_array_equal(seen["X"], np.concatenate([f[idx], np.delete(f, idx, axis=0)]))
+    np.testing.assert_array_equal(seen["y"], np.concatenate([y_train[idx], np.full(len(f) - len(idx), UNLABELED)]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fit_and_predict_leave_the_callers_arrays_as_they_were(dtype):
+    x, y = semi(10, 200)
+    x = x.astype(dtype)
+    before = x.copy()
+    probe = SelfTrainingProbe(max_rounds=2).fit(x, y)
+    probe.predict(x)
+    np.testing.assert_array_equal(x, before)  # the scaler works in place on the fit's own copies only

@@ -168,7 +168,9 @@ class SelfTrainingProbe(ClassifierMixin, BaseEstimator):
         if not (np.isfinite(xl).all() and np.isfinite(pool).all()):
             raise DataError("X has NaN or infinite features; check the representation")
         self.scaler_ = StandardScaler(with_std=bool(self.standardize)).fit(np.concatenate([xl, pool]))
-        xl, pool = self.scaler_.transform(xl), (self.scaler_.transform(pool) if len(pool) else pool)
+        # In place: both are this fit's own float64 copies (the pool is 2.3 GB at 20k x 14336).
+        xl = self.scaler_.transform(xl, copy=False)
+        pool = self.scaler_.transform(pool, copy=False) if len(pool) else pool
         self.n_unlabeled_ = len(pool)
         self.step_ = max(1, math.ceil(float(self.step) * len(pool) / len(self.classes_)))
         n_min = int(counts.min())
