@@ -66,8 +66,11 @@ def _changed(given: dict[str, Any], saved: dict[str, Any], skip: Iterable[str] =
 
     Repeating a run's own value is no change (a resume command may be its first command
     with --resume added); values compare as JSON has them, so a tuple equals its list."""
-    as_json = lambda value: json.loads(json.dumps(value))  # noqa: E731
-    return {k: saved.get(k) for k, v in given.items() if k not in skip and as_json(v) != as_json(saved.get(k))}
+    return {k: saved.get(k) for k, v in given.items() if k not in skip and _as_json(v) != _as_json(saved.get(k))}
+
+
+def _as_json(value: Any) -> Any:
+    return json.loads(json.dumps(value))
 
 
 def make_source(source: str, data_dir: str | None = None):
