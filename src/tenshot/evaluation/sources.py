@@ -155,10 +155,11 @@ class FeatureSource:
             # the pool: 2 x 3.4 GB for 60k x 14336 features).
             rest = np.ones(len(self.train_features), dtype=bool)
             rest[np.asarray(train_idx)] = False
-            labeled_x, x = x, np.empty((len(x) + int(rest.sum()), x.shape[1]), dtype=x.dtype)
-            x[: len(labeled_x)] = labeled_x
-            np.compress(rest, self.train_features, axis=0, out=x[len(labeled_x) :])
-            y = np.concatenate([y, np.full(len(x) - len(y), UNLABELED, dtype=y.dtype)])
+            n_labeled = len(x)
+            full = np.empty((n_labeled + int(rest.sum()), x.shape[1]), dtype=x.dtype)
+            full[:n_labeled] = x
+            np.compress(rest, self.train_features, axis=0, out=full[n_labeled:])
+            x, y = full, np.concatenate([y, np.full(len(full) - n_labeled, UNLABELED, dtype=y.dtype)])
         # One BLAS thread: a probe fits a few hundred rows, where threads only add overhead,
         # and on a busy machine oversubscribed BLAS threads made fits 50-100x slower.
         with warnings.catch_warnings(), threadpool_limits(1):
