@@ -26,6 +26,36 @@ def fashion_or_digits(data: str | None) -> Dataset:
         return load_dataset("digits")
 
 
+def add_dev_option(ap: argparse.ArgumentParser) -> None:
+    """``--dev N``: choose recipes without the test split (see ``dev_split``)."""
+    ap.add_argument("--dev", type=int, default=None, metavar="N",
+                    help="a dev run for choosing recipes: score the last N train images instead of the test "
+                         "split, with labels drawn from the others (the test split is not read; the JSON "
+                         "goes to NAME_dev.json unless --out says otherwise), e.g. --dev 10000")
+
+
+def dev_split(ds: Dataset, n: int | None) -> Dataset:
+    """``ds`` with its last ``n`` train images as the scored split and the rest as train;
+    ``ds`` itself when ``n`` is None. Everything that a benchmark trains or draws labels
+    from then comes from the first images only, so a recipe chosen on this split has not
+    seen the test labels."""
+    if n is None:
+        return ds
+    if ds.y_train is None:
+        raise SystemExit(f"error: --dev needs labeled train images; {ds.name} has none")
+    if not 0 < n < len(ds.x_train):
+        raise SystemExit(f"error: --dev N must be between 1 and {len(ds.x_train) - 1} "
+                         f"({ds.name} has {len(ds.x_train)} train images); got --dev {n}")
+    x, y = ds.x_train, ds.y_train
+    return Dataset(f"{ds.name} (dev: last {n} train images)", x[:-n], y[:-n], x[-n:], y[-n:], list(ds.classes))
+
+
+def out_path(out: str | None, name: str, dev: int | None) -> str:
+    """``--out`` when given, else ``benchmarks/NAME.json`` (``NAME_dev.json`` for a dev run,
+    so that it never replaces the test-split figures)."""
+    return out or beside(f"{name}_dev.json" if dev is not None else f"{name}.json")
+
+
 def add_set_option(ap: argparse.ArgumentParser) -> None:
     """``--set KEY=VALUE`` (repeatable): any Pretrainer parameter, for every recipe of the run."""
     ap.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from _common import add_set_option, beside, fashion_or_digits, parse_sets, save
+from _common import add_dev_option, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
 from tenshot import Pretrainer
 from tenshot.evaluation import FeatureSource, label_efficiency
 from tenshot.evaluation.generative import generative_scores
@@ -55,10 +55,11 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--max-train", type=int, default=None)
     add_set_option(ap)
-    ap.add_argument("--out", default=beside("generative.json"))
+    ap.add_argument("--out", default=None, help="JSON to write (default: benchmarks/generative.json)")
+    add_dev_option(ap)
     args = ap.parse_args()
 
-    ds = fashion_or_digits(args.data)
+    ds = dev_split(fashion_or_digits(args.data), args.dev)
     rows = []
     for label in args.only.split(","):
         method, params = CONFIGS[label]
@@ -85,7 +86,7 @@ def main() -> None:
         s, f, b = r["scores"], r["scores"]["real_floor"], r["probe_best"]
         print(f"| {r['config']} | {s['fid']:.2f} | {s['kid']:.4f} | {s['inception_score']:.2f} | {r['untrained_fid']:.2f} | "
               f"{f['fid']:.2f} | {f['inception_score']:.2f} | {100 * b['accuracy_mean']:.1f} ± {100 * b['accuracy_std']:.1f} ({b['probe']}) | {r['train_seconds']:.0f} |")
-    save(args.out, {"data": ds.name, "n": args.n, "rows": rows})
+    save(out_path(args.out, "generative", args.dev), {"data": ds.name, "n": args.n, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import add_set_option, beside, fashion_or_digits, parse_sets, save
+from _common import add_dev_option, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
 from tenshot.evaluation import FeatureSource, label_efficiency, pca_source, pixels_source
@@ -53,10 +53,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="pretraining seed")
     add_set_option(ap)
     ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
-    ap.add_argument("--out", default=beside("label_efficiency.json"))
+    ap.add_argument("--out", default=None, help="JSON to write (default: benchmarks/label_efficiency.json)")
+    add_dev_option(ap)
     args = ap.parse_args()
 
-    ds = fashion_or_digits(args.data)
+    ds = dev_split(fashion_or_digits(args.data), args.dev)
     lpc = parse_labels_per_class(args.labels)
     probes = tuple(args.probes.split(","))
     sources, pretrain_seconds = [], {}
@@ -84,7 +85,7 @@ def main() -> None:
         if at(n):
             best = max(at(n), key=lambda r: r["accuracy_mean"])
             print(f"best representation at {n}/class: {best['source']} + {best['probe']} = {100 * best['accuracy_mean']:.1f}%")
-    save(args.out, {"data": ds.name, "recipes": RECIPES, "pretrain_seconds": pretrain_seconds, "results": results})
+    save(out_path(args.out, "label_efficiency", args.dev), {"data": ds.name, "recipes": RECIPES, "pretrain_seconds": pretrain_seconds, "results": results})
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import add_set_option, beside, fashion_or_digits, parse_sets, save
+from _common import add_dev_option, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
 from label_efficiency import RECIPES as EARLIER_RECIPES
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
@@ -94,7 +94,8 @@ def main() -> None:
     add_set_option(ap)
     ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
     ap.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK} unless given explicitly")
-    ap.add_argument("--out", default=beside("selfsup.json"))
+    ap.add_argument("--out", default=None, help="JSON to write (default: benchmarks/selfsup.json)")
+    add_dev_option(ap)
     args = ap.parse_args()
     if args.quick:
         for key, value in QUICK.items():
@@ -102,7 +103,7 @@ def main() -> None:
                 setattr(args, key, value)
     args.seeds = args.seeds or 3
 
-    ds = fashion_or_digits(args.data)
+    ds = dev_split(fashion_or_digits(args.data), args.dev)
     lpc = parse_labels_per_class(args.labels)
     names = [n for n in args.methods.split(",") if n]
     unknown = [n for n in names if n not in METHODS]
@@ -138,7 +139,7 @@ def main() -> None:
             best = max(at, key=lambda r: r["accuracy_mean"])
             print(f"best representation at {best['labels_per_class']}/class: "
                   f"{best['source']} + {best['probe']} = {100 * best['accuracy_mean']:.1f}%")
-    save(args.out, {
+    save(out_path(args.out, "selfsup", args.dev), {
         "data": ds.name, "recipes": {n: recipe_for(n, args) for n in pretrained}, "pretrain": pretrained,
         "skipped": skipped, "results": results,
     })

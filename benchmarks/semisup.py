@@ -11,6 +11,7 @@ semi-supervised methods also see ``--n-unlabeled`` train images in all, without 
     python benchmarks/semisup.py                                  # the issue's table
     python benchmarks/semisup.py --methods ssgan --labels 10 --seeds 1 --epochs 2
     python benchmarks/semisup.py --curve 5000,20000,60000         # accuracy vs unlabeled images
+    python benchmarks/semisup.py --methods ssgan --set lr_d=0.001 --set lr_g=0.001  # any parameter
 
 Prints Markdown tables (mean ± std test accuracy, training seconds per run) and writes JSON.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import beside, fashion_or_digits, save
+from _common import add_dev_option, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
 from tenshot.evaluation import FeatureSource, label_efficiency
@@ -51,15 +52,18 @@ def main() -> None:
                     "numbers of unlabeled images, e.g. 5000,20000,60000")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
-    ap.add_argument("--out", default=beside("semisup.json"))
+    ap.add_argument("--out", default=None, help="JSON to write (default: benchmarks/semisup.json)")
+    add_dev_option(ap)
+    add_set_option(ap)
     args = ap.parse_args()
 
-    ds = fashion_or_digits(args.data)
+    ds = dev_split(fashion_or_digits(args.data), args.dev)
     lpc = [n for n in parse_labels_per_class(args.labels) if n is not None]
 
     def learner(method: str, n_unlabeled: int | None, name: str = "") -> SemiSupervisedSource:
+        # --set reaches the semi-supervised learners; the best-probe baseline keeps its recipe
         params = {**RECIPES.get(method, {}), **({"epochs": args.epochs} if args.epochs else {}),
-                  "seed": args.seed, "threads": args.threads}
+                  "seed": args.seed, "threads": args.threads} | parse_sets(args.sets)
         return SemiSupervisedSource(method, params, n_unlabeled=n_unlabeled, pool_seed=args.seed, name=name)
 
     sources = [learner(m, args.n_unlabeled) for m in filter(None, args.methods.split(","))]
@@ -87,7 +91,8 @@ def main() -> None:
         for r in curve:
             sel = r["selection"][0]
             print(f"| {sel['n_images']} | {100 * r['accuracy_mean']:.1f} | {sel['train_seconds']:.0f} |")
-    save(args.out, {"data": ds.name, "recipes": RECIPES, "results": results, "unlabeled_curve": curve})
+    save(out_path(args.out, "semisup", args.dev), {"data": ds.name, "recipes": RECIPES, "set": parse_sets(args.sets),
+                                                   "results": results, "unlabeled_curve": curve})
 
 
 if __name__ == "__main__":
