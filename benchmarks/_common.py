@@ -26,12 +26,14 @@ def fashion_or_digits(data: str | None) -> Dataset:
         return load_dataset("digits")
 
 
-def add_dev_option(ap: argparse.ArgumentParser) -> None:
-    """``--dev N``: choose recipes without the test split (see ``dev_split``)."""
+def add_output_options(ap: argparse.ArgumentParser, name: str) -> None:
+    """``--out`` (default ``benchmarks/NAME.json``) and ``--dev N``, a run for choosing
+    recipes without the test split (see ``dev_split`` and ``out_path``)."""
+    ap.add_argument("--out", default=None, help=f"JSON to write (default: benchmarks/{name}.json)")
     ap.add_argument("--dev", type=int, default=None, metavar="N",
                     help="a dev run for choosing recipes: score the last N train images instead of the test "
                          "split, with labels drawn from the others (the test split is not read; the JSON "
-                         "goes to NAME_dev.json unless --out says otherwise), e.g. --dev 10000")
+                         f"goes to benchmarks/{name}_dev.json unless --out says otherwise), e.g. --dev 10000")
 
 
 def dev_split(ds: Dataset, n: int | None) -> Dataset:

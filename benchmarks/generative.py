@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from _common import add_dev_option, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
+from _common import add_output_options, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
 from tenshot import Pretrainer
 from tenshot.evaluation import FeatureSource, label_efficiency
 from tenshot.evaluation.generative import generative_scores
@@ -55,8 +55,7 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=None)
     ap.add_argument("--max-train", type=int, default=None)
     add_set_option(ap)
-    ap.add_argument("--out", default=None, help="JSON to write (default: benchmarks/generative.json)")
-    add_dev_option(ap)
+    add_output_options(ap, "generative")
     args = ap.parse_args()
 
     ds = dev_split(fashion_or_digits(args.data), args.dev)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import add_dev_option, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
+from _common import add_output_options, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
 from tenshot.evaluation import FeatureSource, label_efficiency, pca_source, pixels_source
@@ -53,8 +53,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0, help="pretraining seed")
     add_set_option(ap)
     ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
-    ap.add_argument("--out", default=None, help="JSON to write (default: benchmarks/label_efficiency.json)")
-    add_dev_option(ap)
+    add_output_options(ap, "label_efficiency")
     args = ap.parse_args()
 
     ds = dev_split(fashion_or_digits(args.data), args.dev)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import add_dev_option, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
+from _common import add_output_options, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
 from label_efficiency import RECIPES as EARLIER_RECIPES
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
@@ -94,8 +94,7 @@ def main() -> None:
     add_set_option(ap)
     ap.add_argument("--threads", type=int, default=None, help="torch threads for pretraining (1 is fastest on a busy machine)")
     ap.add_argument("--quick", action="store_true", help=f"a smoke run: {QUICK} unless given explicitly")
-    ap.add_argument("--out", default=None, help="JSON to write (default: benchmarks/selfsup.json)")
-    add_dev_option(ap)
+    add_output_options(ap, "selfsup")
     args = ap.parse_args()
     if args.quick:
         for key, value in QUICK.items():

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import argparse
 
-from _common import add_dev_option, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
+from _common import add_output_options, add_set_option, dev_split, fashion_or_digits, out_path, parse_sets, save
 from tenshot import Pretrainer
 from tenshot.data import parse_labels_per_class
 from tenshot.evaluation import FeatureSource, label_efficiency
@@ -52,8 +52,7 @@ def main() -> None:
                     "numbers of unlabeled images, e.g. 5000,20000,60000")
     ap.add_argument("--seed", type=int, default=0, help="training seed")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (1 is fastest on a busy machine)")
-    ap.add_argument("--out", default=None, help="JSON to write (default: benchmarks/semisup.json)")
-    add_dev_option(ap)
+    add_output_options(ap, "semisup")
     add_set_option(ap)
     args = ap.parse_args()
 
