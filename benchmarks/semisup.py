@@ -56,13 +56,14 @@ def main() -> None:
     add_set_option(ap)
     args = ap.parse_args()
 
+    sets = parse_sets(args.sets)  # read once: a malformed --set stops the run before any data or training
     ds = dev_split(fashion_or_digits(args.data), args.dev)
     lpc = [n for n in parse_labels_per_class(args.labels) if n is not None]
 
     def learner(method: str, n_unlabeled: int | None, name: str = "") -> SemiSupervisedSource:
         # --set reaches the semi-supervised learners; the best-probe baseline keeps its recipe
         params = {**RECIPES.get(method, {}), **({"epochs": args.epochs} if args.epochs else {}),
-                  "seed": args.seed, "threads": args.threads} | parse_sets(args.sets)
+                  "seed": args.seed, "threads": args.threads} | sets
         return SemiSupervisedSource(method, params, n_unlabeled=n_unlabeled, pool_seed=args.seed, name=name)
 
     sources = [learner(m, args.n_unlabeled) for m in filter(None, args.methods.split(","))]
@@ -90,7 +91,7 @@ def main() -> None:
         for r in curve:
             sel = r["selection"][0]
             print(f"| {sel['n_images']} | {100 * r['accuracy_mean']:.1f} | {sel['train_seconds']:.0f} |")
-    save(out_path(args.out, "semisup", args.dev), {"data": ds.name, "recipes": RECIPES, "set": parse_sets(args.sets),
+    save(out_path(args.out, "semisup", args.dev), {"data": ds.name, "recipes": RECIPES, "set": sets,
                                                    "results": results, "unlabeled_curve": curve})
 
 
