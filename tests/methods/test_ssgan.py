@@ -64,6 +64,8 @@ def test_defaults_for_28x28_gray_are_the_papers_mnist_setup():
         (784, 1000), (1000, 500), (500, 250), (250, 250), (250, 250), (250, 10)
     ]
     assert all(parametrize.is_parametrized(l, "weight") for l in linears)
+    # every weight-norm scale g trains (the authors' code fixes the hidden ones: train_hidden_scales=False)
+    assert all(l.parametrizations.weight.original0.requires_grad for l in linears)
     assert [n.std for n in d.modules() if isinstance(n, GaussianNoise)] == [0.3, 0.5, 0.5, 0.5, 0.5, 0.5]
     assert sum(isinstance(a, nn.ReLU) for a in d.modules()) == 5
     assert not any(isinstance(b, MinibatchDiscrimination) for b in d.modules())  # it hurts the classifier
@@ -101,6 +103,30 @@ def test_the_average_differs_from_live_weights_and_is_what_logits_and_encode_use
         live_logits, _ = m.discriminator(x)
     assert torch.allclose(m.logits(x), ema_logits) and not torch.allclose(m.logits(x), live_logits)
     assert torch.allclose(m.features(x), ema_h)
+
+
+@pytest.mark.parametrize("architecture", ["mlp", "conv"])
+@pytest.mark.parametrize("train_hidden_scales", [False, True])
+def test_hidden_scales_keep_their_data_init_values_unless_trained(architecture, train_hidden_scales, monkeypatch):
+    m = make((1, 8, 8), architecture=architecture, train_hidden_scales=train_hidden_scales)
+    hidden = [l.parametrizations.weight.original0 for l in m.discriminator.body.modules()
+              if parametrize.is_parametrized(l, "weight")]
+    output = m.discriminator.head[-1].parametrizations.weight.original0
+    after_init = []
+
+    def init_and_record(net, x):
+        init_from_data(net, x)
+        after_init.extend(g.detach().clone() for g in [*hidden, output])
+
+    monkeypatch.setattr("tenshot.methods.ssgan.init_from_data", init_and_record)
+    x, labeled = labeled_batch((1, 8, 8), 12)
+    fit(m, x, TrainConfig(epochs=2, batch_size=4, accelerator="cpu", devices="1", progress=False), labeled=labeled)
+    assert len(after_init) == len(hidden) + 1  # the data init ran once, on the first batch
+    assert all(g.requires_grad == train_hidden_scales for g in hidden) and output.requires_grad
+    assert all(torch.equal(g, g0) != train_hidden_scales for g, g0 in zip(hidden, after_init))
+    assert not torch.equal(output, after_init[-1])
+    optimized = {id(p) for p in m.configure_optimizers()[0].param_groups[0]["params"]}
+    assert all((id(g) in optimized) == train_hidden_scales for g in hidden) and id(output) in optimized
 
 
 def test_ema_update_warms_up_then_uses_the_decay():

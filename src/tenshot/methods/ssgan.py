@@ -12,13 +12,17 @@ K+1 ("generated") fixed at 0, so logsumexp of the K logits is its real/fake logi
      classifies (``logits``) and gives the features (``encode``), as in the authors' code.
 
 Defaults for 28x28 gray images are the paper's MNIST setup: D = 784-1000-500-250-250-250-K
-with weight normalisation, ReLU and Gaussian noise (0.3 on the input, 0.5 on the hidden
-layers); G = z(100)-500-500-784 with z ~ U(0, 1), batch norm, softplus and a sigmoid
+with weight normalisation (data-initialised), ReLU and Gaussian noise (0.3 on the input, 0.5
+on the hidden layers); G = z(100)-500-500-784 with z ~ U(0, 1), batch norm, softplus and a sigmoid
 output; Adam with lr 0.003, beta1 0.5 for both players. (The code averages D with decay
 0.9999 over its 300 epochs; the 0.999 here, with a warm-up, suits runs of tens of
 epochs.) The paper's batch size is 100: pass ``--batch-size 100`` (``batch_size=100`` in
 Python); the engine's ``--lr`` is not used.
 Other image sizes and RGB get a conv variant of the paper's CIFAR-10 networks.
+The authors' code also keeps the weight-norm scales of D's hidden layers at their
+data-init values (``train_hidden_scales=False``); on Fashion-MNIST, 10 labels per class,
+that scored 75.9 against 77.5 with trained scales (90 epochs, split 0), so they train by
+default.
 """
 
 from __future__ import annotations
@@ -69,6 +73,9 @@ class SSGANConfig(ClassifierOptions):
         0.999, "decay of the moving average of D's weights that classifies and gives features (0 = the live D)"
     )
     data_init: bool = opt(True, "set D's weight-norm scales and biases from the first batch (Salimans & Kingma 2016)")
+    train_hidden_scales: bool = opt(
+        True, "train the weight-norm scales g of D's hidden layers (false = the authors' code: fixed after the data init)"
+    )
     lr_d: float = opt(0.003, "discriminator (classifier) Adam learning rate", positive=True)
     lr_g: float = opt(0.003, "generator Adam learning rate", positive=True)
     beta1: float = opt(0.5, "Adam beta1 of both players")
@@ -187,11 +194,27 @@ def init_from_data(net: nn.Module, x: torch.Tensor) -> None:
         layer.bias.copy_(-mean * scale)
 
 
+def fix_hidden_scales(d: ClassDiscriminator) -> None:
+    """Freeze the weight-norm scales g of D's hidden layers, as the authors' code does
+    (``train_scale=False`` / ``train_g=False`` everywhere but the output layer): the data
+    init sets them, then only the directions v and the biases train. Each hidden unit's
+    weight vector keeps its norm, a constraint on D that the trained output scale does
+    not lift."""
+    for layer in d.body.modules():
+        if parametrize.is_parametrized(layer, "weight"):
+            layer.parametrizations.weight.original0.requires_grad_(False)
+
+
 def ema_update(average: torch.Tensor, current: torch.Tensor, n_averaged: torch.Tensor, decay: float) -> torch.Tensor:
     """One EMA step, with warm-up: after t updates the decay is min(decay, (1 + t) / (10 + t)),
     so short runs average their recent past instead of their random start."""
     d = torch.clamp((1 + n_averaged) / (10 + n_averaged), max=decay)
     return average + (1 - d) * (current - average)
+
+
+def trainable(net: nn.Module) -> list[nn.Parameter]:
+    """The parameters an optimizer should own: not the fixed scales."""
+    return [p for p in net.parameters() if p.requires_grad]
 
 
 def resolve_architecture(choice: str, input_shape: tuple[int, ...]) -> str:
@@ -215,6 +238,8 @@ class SSGAN(JointClassifier, Method):
         self.automatic_optimization = False  # two players, two optimizers: training_step steps them
         self.architecture = resolve_architecture(config.architecture, self.input_shape)
         self.generator, self.discriminator = self.build(config)
+        if not config.train_hidden_scales:
+            fix_hidden_scales(self.discriminator)
         # A submodule, so checkpoints and model.safetensors hold the averaged weights too.
         self.ema = AveragedModel(self.discriminator, avg_fn=partial(ema_update, decay=config.ema_decay))
         self.ema.requires_grad_(False)
@@ -277,8 +302,8 @@ class SSGAN(JointClassifier, Method):
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         betas = (self.config.beta1, 0.999)
         return [
-            torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr_d, betas=betas),
-            torch.optim.Adam(self.generator.parameters(), lr=self.config.lr_g, betas=betas),
+            torch.optim.Adam(trainable(self.discriminator), lr=self.config.lr_d, betas=betas),
+            torch.optim.Adam(trainable(self.generator), lr=self.config.lr_g, betas=betas),
         ]
 
     def step(self, optimizer, loss: torch.Tensor) -> None:
