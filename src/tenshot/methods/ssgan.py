@@ -174,12 +174,17 @@ class UnitRange(nn.Module):
         return (x + 1) / 2
 
 
+def weight_normed(net: nn.Module) -> list[nn.Module]:
+    """The layers of ``net`` whose weight is g * v / ||v||, in forward (definition) order."""
+    return [m for m in net.modules() if parametrize.is_parametrized(m, "weight")]
+
+
 @torch.no_grad()
 def init_from_data(net: nn.Module, x: torch.Tensor) -> None:
     """Data-dependent init of weight normalisation (Salimans & Kingma 2016, sec. 3.2):
     layer by layer, in forward order, scale g and bias b are set so that the layer's
     pre-activations on batch ``x`` have mean 0 and variance 1 per unit."""
-    for layer in [m for m in net.modules() if parametrize.is_parametrized(m, "weight")]:
+    for layer in weight_normed(net):
         g = layer.parametrizations.weight.original0  # weight = g * v / ||v||
         g.fill_(1.0)
         layer.bias.zero_()
@@ -200,9 +205,8 @@ def fix_hidden_scales(d: ClassDiscriminator) -> None:
     init sets them, then only the directions v and the biases train. Each hidden unit's
     weight vector keeps its norm, a constraint on D that the trained output scale does
     not lift."""
-    for layer in d.body.modules():
-        if parametrize.is_parametrized(layer, "weight"):
-            layer.parametrizations.weight.original0.requires_grad_(False)
+    for layer in weight_normed(d.body):
+        layer.parametrizations.weight.original0.requires_grad_(False)
 
 
 def ema_update(average: torch.Tensor, current: torch.Tensor, n_averaged: torch.Tensor, decay: float) -> torch.Tensor:
