@@ -13,7 +13,7 @@ from tenshot.api import SemiSupervisedClassifier
 from tenshot.config import TrainConfig
 from tenshot.errors import ConfigError
 from tenshot.losses.semisup_gan import supervised_loss, unsupervised_loss
-from tenshot.methods.ssgan import SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data
+from tenshot.methods.ssgan import SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data, linear_decay
 from tenshot.nn.gan import MinibatchDiscrimination
 from tenshot.training import fit
 
@@ -173,7 +173,44 @@ def test_losses_give_d_loss_for_the_first_batch_check():
     assert torch.allclose(m.discriminator_terms(x)["d_unsupervised"], reference)
 
 
+@pytest.mark.parametrize("options", [{"architecture": "mlp"}, {"architecture": "conv"}, {"minibatch_discrimination": True}])
+def test_one_pass_over_the_batches_gives_the_losses_and_gradients_of_a_pass_per_batch(options):
+    m = make((1, 8, 8), **options).eval()  # eval: no noise, so both ways see the same inputs
+    x, (x_l, y_l) = labeled_batch((1, 8, 8))
+    x_l = x_l[:4]  # batches of different sizes
+    torch.manual_seed(2)
+    terms = m.discriminator_terms(x, x_l, y_l[:4])
+    joint = torch.autograd.grad(terms["loss"], list(m.discriminator.parameters()))
+    torch.manual_seed(2)
+    with torch.no_grad():
+        fake = m.generator(m.noise(6))
+    (unl, h_unl), (fak, _), (lab, _) = [m.discriminator(b) for b in (x, fake, x_l)]
+    reference = supervised_loss(lab, y_l[:4]) + 0.5 * unsupervised_loss(unl, fak)
+    separate = torch.autograd.grad(reference, list(m.discriminator.parameters()))
+    assert torch.allclose(terms["loss"], reference, atol=1e-6)
+    assert all(torch.allclose(a, b, atol=1e-6) for a, b in zip(joint, separate))
+    assert torch.allclose(m.discriminate(x, x_l)[0][1], h_unl, atol=1e-6)
+    if options.get("minibatch_discrimination"):  # it compares within a batch: a joint pass would differ
+        assert not torch.allclose(m.discriminator(torch.cat([x, fake]))[0][:6], unl, atol=1e-4)
+
+
+def test_linear_decay_and_the_learning_rates_at_the_end_of_a_run():
+    assert [linear_decay(s, 10, 0.6) for s in (0, 6, 8, 10)] == pytest.approx([1.0, 1.0, 0.5, 0.0])
+    assert linear_decay(9, 10, 1.0) == 1.0  # constant, the authors' MNIST code
+    assert linear_decay(400, 1200, 2 / 3) == 1.0 and linear_decay(1000, 1200, 2 / 3) == pytest.approx(0.5)
+    x, labeled = labeled_batch((1, 8, 8), 12)
+    train = TrainConfig(epochs=2, batch_size=4, accelerator="cpu", devices="1", progress=False)
+    for start, last_factor in [(0.5, 0.0), (1.0, 1.0)]:
+        m = make((1, 8, 8), architecture="mlp", lr_decay_start=start, lr_d=0.002)
+        fit(m, x, train, labeled=labeled)  # 6 steps, decaying from step 3 to 0 after the last
+        assert len(m.schedulers()) == (2 if start < 1 else 0)
+        opt_d, opt_g = m.optimizers()
+        assert opt_d.param_groups[0]["lr"] == pytest.approx(0.002 * last_factor)
+        assert opt_g.param_groups[0]["lr"] == pytest.approx(0.003 * last_factor)
+
+
 @pytest.mark.parametrize("options, message", [
+    ({"lr_decay_start": 1.5}, r"lr_decay_start must be in \[0, 1\]"),
     ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\)"),
     ({"hidden_noise": -0.1}, "noise stds must be >= 0"),
     ({"beta1": 1.0}, r"beta1 must be in \[0, 1\)"),
