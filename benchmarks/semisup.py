@@ -91,7 +91,7 @@ def main() -> None:
         for r in curve:
             sel = r["selection"][0]
             print(f"| {sel['n_images']} | {100 * r['accuracy_mean']:.1f} | {sel['train_seconds']:.0f} |")
-    save(out_path(args.out, "semisup", args.dev), {"data": ds.name, "recipes": RECIPES, "set": sets,
+    save(out_path(args.out, "semisup", args.dev), {"data": ds.name, "recipes": RECIPES, "epochs": args.epochs, "set": sets,
                                                    "results": results, "unlabeled_curve": curve})
 
 

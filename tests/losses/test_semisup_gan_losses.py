@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tenshot.losses.semisup_gan import real_logit, supervised_loss, unsupervised_loss
+from tenshot.losses.semisup_gan import manifold_penalty, real_logit, supervised_loss, unsupervised_loss
 
 
 def k_plus_one_probs(logits: torch.Tensor) -> torch.Tensor:
@@ -66,6 +66,15 @@ def test_gradients_match_the_explicit_softmax(logits):
     assert torch.allclose(fake.grad.double(), ref_fake.grad, atol=1e-6)
 
 
+def test_manifold_penalty_is_the_mean_squared_logit_change_per_pair(logits):
+    a, b = logits[0][:5], logits[1]
+    reference = sum(sum((a[i, k] - b[i, k]).item() ** 2 for k in range(4)) for i in range(5)) / 5
+    assert manifold_penalty(a, b).item() == pytest.approx(reference, rel=1e-6)
+    assert manifold_penalty(a, a).item() == 0.0
+    # a shift of every logit leaves the classifier's softmax alone but not the penalty on logits
+    assert manifold_penalty(a, a + 1).item() == pytest.approx(4.0)
+
+
 def test_supervised_loss_is_plain_cross_entropy_over_k(logits):
     lab, _ = logits
     y = torch.tensor([1, 1, 0, 3, 2, 2, 0])
@@ -77,6 +86,7 @@ def test_supervised_loss_is_plain_cross_entropy_over_k(logits):
     (lambda: real_logit(torch.zeros(4, 1)), "K >= 2"),
     (lambda: supervised_loss(torch.zeros(4, 3), torch.zeros(3, dtype=torch.long)), "one entry per row"),
     (lambda: unsupervised_loss(torch.zeros(4, 3), torch.zeros(4, 5)), "same number of classes"),
+    (lambda: manifold_penalty(torch.zeros(4, 3), torch.zeros(5, 3)), "pair row by row"),
 ])
 def test_shape_errors_say_what_to_pass(call, message):
     with pytest.raises(ValueError, match=message):

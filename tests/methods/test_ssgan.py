@@ -13,7 +13,9 @@ from tenshot.api import SemiSupervisedClassifier
 from tenshot.config import TrainConfig
 from tenshot.errors import ConfigError
 from tenshot.losses.semisup_gan import supervised_loss, unsupervised_loss
-from tenshot.methods.ssgan import SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data, linear_decay
+from tenshot.methods.ssgan import (
+    SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data, linear_decay, tied_noise
+)
 from tenshot.nn.gan import MinibatchDiscrimination
 from tenshot.training import fit
 
@@ -194,6 +196,45 @@ def test_one_pass_over_the_batches_gives_the_losses_and_gradients_of_a_pass_per_
         assert not torch.allclose(m.discriminator(torch.cat([x, fake]))[0][:6], unl, atol=1e-4)
 
 
+def test_tied_noise_gives_the_target_rows_the_source_rows_draws_and_only_within_the_block():
+    noise = GaussianNoise(1.0).train()
+    net = nn.Sequential(noise, nn.Identity())
+    x = torch.zeros(6, 2, 3)
+    with tied_noise(net, slice(0, 2), slice(4, 6)):
+        y = net(x)
+    assert torch.equal(y[4:], y[:2]) and not torch.equal(y[2:4], y[:2])
+    assert noise.tie is None and not torch.equal(net(x)[4:], net(x)[:2])  # untied after the block
+    assert torch.equal(noise.eval()(x), x)  # eval mode: no noise, tied or not
+
+
+@pytest.mark.parametrize("shared, architecture", [(True, "mlp"), (True, "conv"), (False, "mlp")])
+def test_manifold_term_compares_g_of_z_with_its_neighbour_under_ds_noise(shared, architecture, monkeypatch):
+    """The term enters D's loss with its weight; with shared noise, a zero step leaves it at
+    exactly 0 in training mode (only the step can move the logits), independent draws do not."""
+    options = dict(architecture=architecture, manifold_weight=0.5, manifold_shared_noise=shared)
+    m = make((1, 8, 8), **options).train()
+    x, (x_l, y_l) = labeled_batch((1, 8, 8))
+    terms = m.discriminator_terms(x, x_l, y_l)
+    weighted = terms["d_supervised"] + 0.5 * terms["d_unsupervised"] + 0.5 * terms["d_manifold"]
+    assert torch.allclose(terms["loss"], weighted) and terms["d_manifold"] > 0
+    assert "d_manifold" in m.discriminator_terms(x) and "d_manifold" not in make((1, 8, 8)).discriminator_terms(x)
+    # the neighbours: G(z + step * r / ||r||), a step of exactly manifold_step in z
+    drawn = []
+    m.generator.register_forward_pre_hook(lambda _module, args: drawn.append(args[0]))
+    m.fakes(6)
+    z, near = drawn[0].split(6)
+    assert torch.allclose((near - z).norm(dim=1), torch.full((6,), m.config.manifold_step))
+    monkeypatch.setattr(m.config, "manifold_step", 1e-30)  # G(z + step r) == G(z) in float32
+    assert (m.discriminator_terms(x)["d_manifold"] == 0) == shared
+
+
+def test_manifold_term_trains_through_the_engine():
+    m = make((1, 28, 28), manifold_weight=0.01)
+    x, labeled = labeled_batch((1, 28, 28))
+    final = fit(m, x, ONE_STEP, labeled=labeled)["final"]
+    assert "d_manifold" in final and np.isfinite(final["d_manifold"]) and final["d_manifold"] > 0
+
+
 def test_linear_decay_and_the_learning_rates_at_the_end_of_a_run():
     assert [linear_decay(s, 10, 0.6) for s in (0, 6, 8, 10)] == pytest.approx([1.0, 1.0, 0.5, 0.0])
     assert linear_decay(9, 10, 1.0) == 1.0  # constant, the authors' MNIST code
@@ -216,6 +257,9 @@ def test_linear_decay_and_the_learning_rates_at_the_end_of_a_run():
     ({"beta1": 1.0}, r"beta1 must be in \[0, 1\)"),
     ({"architecture": "resnet"}, "choose one of: auto, mlp, conv"),
     ({"n_classes": 0}, "n_classes is not set"),
+    ({"manifold_weight": -1.0}, "manifold_weight must be >= 0"),
+    ({"manifold_step": 0.0}, "manifold_step must be positive"),
+    ({"manifold_weight": 0.1, "minibatch_discrimination": True}, "--no-manifold-shared-noise"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(ConfigError, match=message):

@@ -1,5 +1,6 @@
 import json
 import math
+import warnings
 
 import pytest
 import torch
@@ -78,3 +79,20 @@ def test_parse_devices_and_subset():
     x = torch.arange(100).view(100, 1, 1, 1).float()
     a, b = seeded_subset(x, 10, 0), seeded_subset(x, 10, 0)
     assert torch.equal(a, b) and len(a) == 10 and not torch.equal(a, seeded_subset(x, 10, 1))
+
+
+@pytest.mark.parametrize("native, precision, accelerator, warns", [
+    (False, "bf16-mixed", "cpu", True),
+    (True, "bf16-mixed", "cpu", False),
+    (False, "32-true", "cpu", False),
+])
+def test_bf16_on_a_cpu_without_native_bfloat16_warns_to_use_32_true(monkeypatch, native, precision, accelerator, warns):
+    from tenshot.training import engine
+
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native)
+    train = TrainConfig(precision=precision, accelerator=accelerator)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        engine.warn_if_bf16_is_emulated(train)
+    messages = [str(w.message) for w in caught]
+    assert any("--precision 32-true" in m for m in messages) == warns

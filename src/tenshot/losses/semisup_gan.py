@@ -10,7 +10,9 @@ K+1 may as well be 0). With Z(x) = sum_k exp(l_k(x)):
 so logsumexp(l) is D's real/fake logit and every term below is written with it, in the
 stable forms log sigmoid(t) = -softplus(-t) and log(1 - sigmoid(t)) = -softplus(t).
 Every function returns a scalar averaged over its batch. The generator is trained by
-feature matching: ``tenshot.losses.gan.feature_matching_loss``.
+feature matching: ``tenshot.losses.gan.feature_matching_loss``. ``manifold_penalty`` is
+the optional regulariser of Lecouat et al. 2018 ("Semi-supervised learning with GANs:
+revisiting manifold regularization").
 """
 
 from __future__ import annotations
@@ -64,3 +66,20 @@ def unsupervised_loss(unlabeled_logits: torch.Tensor, fake_logits: torch.Tensor)
         )
     lse_unl, lse_fake = real_logit(unlabeled_logits), real_logit(fake_logits)
     return -lse_unl.mean() + F.softplus(lse_unl).mean() + F.softplus(lse_fake).mean()
+
+
+def manifold_penalty(logits: torch.Tensor, perturbed_logits: torch.Tensor) -> torch.Tensor:
+    """Monte Carlo manifold regulariser of Lecouat et al. 2018: the mean over pairs of
+    ||l(G(z)) - l(G(z + eps * r / ||r||))||^2, the squared change of the class logits
+    between a generated image and its neighbour on G's manifold (a finite-difference
+    estimate of eps^2 ||J_z l(G(z)) r||^2, the Laplacian norm of the classifier along the
+    data manifold). Row i of each argument comes from the same z.
+
+    logits, perturbed_logits: (N, K) -> ()
+    """
+    _check_logits("logits", logits)
+    if perturbed_logits.shape != logits.shape:
+        raise ValueError(
+            f"perturbed logits {tuple(perturbed_logits.shape)} must pair row by row with logits {tuple(logits.shape)}"
+        )
+    return (logits - perturbed_logits).square().sum(dim=1).mean()

@@ -10,6 +10,10 @@ K+1 ("generated") fixed at 0, so logsumexp of the K logits is its real/fake logi
      semi-supervised use: matching statistics, not fooling D, gives the better classifier);
   3. an exponential moving average (EMA) of D's weights is updated: it, not the live D,
      classifies (``logits``) and gives the features (``encode``), as in the authors' code.
+Optionally (``manifold_weight`` > 0) D's step also penalises the change of its logits
+between G(z) and G(z + eps r/||r||), a neighbour on G's manifold (Lecouat et al. 2018,
+"Semi-supervised learning with GANs: revisiting manifold regularization"), so the
+classifier is smooth along the data manifold that G has learned.
 
 Defaults for 28x28 gray images are the paper's MNIST setup: D = 784-1000-500-250-250-250-K
 with weight normalisation (data-initialised), ReLU and Gaussian noise (0.3 on the input, 0.5
@@ -27,12 +31,15 @@ default.
 
 from __future__ import annotations
 
+import contextlib
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
@@ -41,7 +48,7 @@ from torch.optim.swa_utils import AveragedModel
 from tenshot.config import opt
 from tenshot.errors import ConfigError
 from tenshot.losses.gan import feature_matching_loss
-from tenshot.losses.semisup_gan import real_logit, supervised_loss, unsupervised_loss
+from tenshot.losses.semisup_gan import manifold_penalty, real_logit, supervised_loss, unsupervised_loss
 from tenshot.methods.base import Method, eval_mode
 from tenshot.methods.ssae import ClassifierOptions, JointClassifier
 from tenshot.nn.gan import ConvGenerator, Generator, MinibatchDiscrimination
@@ -79,6 +86,19 @@ class SSGANConfig(ClassifierOptions):
     lr_d: float = opt(0.003, "discriminator (classifier) Adam learning rate", positive=True)
     lr_g: float = opt(0.003, "generator Adam learning rate", positive=True)
     beta1: float = opt(0.5, "Adam beta1 of both players")
+    manifold_weight: float = opt(
+        0.0, "weight of the manifold regulariser (Lecouat et al. 2018) in D's loss (0 = off, the paper's ssgan)"
+    )
+    manifold_step: float = opt(
+        1.0, "manifold regulariser: distance eps that z moves, in a random direction, to G's neighbouring image",
+        positive=True,
+    )
+    manifold_shared_noise: bool = opt(
+        True,
+        "manifold regulariser: D's noise is drawn once per pair, so the term measures D's change along G's "
+        "manifold alone (false = independent draws, as in the authors' code, which then also penalise "
+        "D's response to its own noise)",
+    )
     lr_decay_start: float = opt(
         1.0,
         "fraction of training after which both learning rates fall linearly to 0 at the last step "
@@ -93,6 +113,13 @@ class SSGANConfig(ClassifierOptions):
             raise ConfigError(f"ema_decay must be in [0, 1) (0.999 is usual, 0 = no averaging), got {self.ema_decay}")
         if not 0.0 <= self.beta1 < 1.0:
             raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1}")
+        if self.manifold_weight < 0:
+            raise ConfigError(f"manifold_weight must be >= 0 (0 = off), got {self.manifold_weight}")
+        if self.manifold_weight > 0 and self.manifold_shared_noise and self.minibatch_discrimination:
+            raise ConfigError(
+                "manifold_shared_noise needs D's one pass over all batches, which minibatch discrimination "
+                "rules out: pass --no-manifold-shared-noise or drop --minibatch-discrimination"
+            )
         if not 0.0 <= self.lr_decay_start <= 1.0:
             raise ConfigError(
                 f"lr_decay_start must be in [0, 1] (1 = a constant learning rate), got {self.lr_decay_start}"
@@ -101,14 +128,24 @@ class SSGANConfig(ClassifierOptions):
 
 # --- building blocks ------------------------------------------------------------------
 class GaussianNoise(nn.Module):
-    """x + std * N(0, I) in training mode, the identity in eval mode. (N, ...) -> (N, ...)"""
+    """x + std * N(0, I) in training mode, the identity in eval mode. (N, ...) -> (N, ...)
+
+    ``tie`` = (source rows, target rows), set by ``tied_noise``: the target rows get the
+    source rows' draws, so two inputs that should be compared see the same noise."""
 
     def __init__(self, std: float) -> None:
         super().__init__()
         self.std = std
+        self.tie: tuple[slice, slice] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.std * torch.randn_like(x) if self.training and self.std > 0 else x
+        if not (self.training and self.std > 0):
+            return x
+        eps = torch.randn_like(x)
+        if self.tie is not None:
+            source, target = self.tie
+            eps[target] = eps[source]
+        return x + self.std * eps
 
     def extra_repr(self) -> str:
         return f"std={self.std}"
@@ -132,6 +169,20 @@ class ClassDiscriminator(nn.Module):
         """x (N, C, H, W) -> class logits (N, K), last hidden layer (N, F)."""
         h = self.body(x)
         return self.head(h), h
+
+
+@contextlib.contextmanager
+def tied_noise(net: nn.Module, source: slice, target: slice) -> Iterator[None]:
+    """Within the block, every ``GaussianNoise`` of ``net`` gives rows ``target`` of its
+    input the draws of rows ``source`` (slices of equal length)."""
+    layers = [m for m in net.modules() if isinstance(m, GaussianNoise)]
+    for layer in layers:
+        layer.tie = (source, target)
+    try:
+        yield
+    finally:
+        for layer in layers:
+            layer.tie = None
 
 
 def mlp_body(in_shape: tuple[int, ...], hidden: tuple[int, ...], input_noise: float, noise: float) -> nn.Sequential:
@@ -289,24 +340,40 @@ class SSGAN(JointClassifier, Method):
             return torch.rand(shape, device=self.device)
         return torch.rand(shape, generator=generator).to(self.device)  # a seeded sampler's generator is on the CPU
 
+    def fakes(self, n: int) -> list[torch.Tensor]:
+        """[G(z)] for n noise draws, without gradients (D's step must not move G); with the
+        manifold regulariser also G(z + eps r / ||r||), r ~ N(0, I), made in the same pass
+        so that G's batch norm treats both alike."""
+        with torch.no_grad():
+            z = self.noise(n)
+            if self.config.manifold_weight == 0:
+                return [self.generator(z)]
+            near = z + self.config.manifold_step * F.normalize(torch.randn_like(z), dim=1)
+            return list(self.generator(torch.cat([z, near])).split(len(z)))
+
     def discriminator_terms(self, x: torch.Tensor, x_labeled=None, y_labeled=None) -> dict[str, torch.Tensor]:
         """D's loss ("loss") on unlabeled x and, when given, the labeled batch; all (N, C, H, W) in [0, 1]."""
-        with torch.no_grad():  # D's step must not move G
-            fake = self.generator(self.noise(len(x)))
-        batches = [x, fake] if x_labeled is None else [x, fake, x_labeled]
-        (unl_logits, _), (fake_logits, _), *labeled = self.discriminate(*batches)
+        fake, *near = self.fakes(len(x))
+        labeled_batch = [] if x_labeled is None else [x_labeled]
+        (unl_logits, _), (fake_logits, _), *rest = self.discriminate(
+            x, fake, *near, *labeled_batch, tie=(1, 2) if near and self.config.manifold_shared_noise else None
+        )
         terms = {
             "d_unsupervised": unsupervised_loss(unl_logits, fake_logits),
             "d_real": torch.sigmoid(real_logit(unl_logits)).mean(),  # D(x) = Z / (Z + 1)
             "d_fake": torch.sigmoid(real_logit(fake_logits)).mean(),  # D(G(z))
         }
-        unsup = self.config.unsupervised_weight * terms["d_unsupervised"]
+        loss = self.config.unsupervised_weight * terms["d_unsupervised"]
+        if near:
+            (near_logits, _), *rest = rest
+            terms["d_manifold"] = manifold_penalty(fake_logits, near_logits)
+            loss = loss + self.config.manifold_weight * terms["d_manifold"]
         if x_labeled is None:  # an unlabeled-only batch
-            return {"loss": unsup, **terms}
-        lab_logits, _ = labeled[0]
+            return {"loss": loss, **terms}
+        ((lab_logits, _),) = rest
         sup = supervised_loss(lab_logits, y_labeled)
         accuracy = (lab_logits.argmax(1) == y_labeled).float().mean()
-        loss = self.config.classifier_weight * sup + unsup
+        loss = self.config.classifier_weight * sup + loss
         return {"loss": loss, "d_supervised": sup, **terms, "labeled_accuracy": accuracy}
 
     def generator_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -315,8 +382,11 @@ class SSGAN(JointClassifier, Method):
         # The real side is a fixed target for G.
         return {"g_loss": feature_matching_loss(real_h.detach(), fake_h)}
 
-    def discriminate(self, *batches: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        """D on each batch -> [(class logits, last hidden layer)], one pair per batch.
+    def discriminate(
+        self, *batches: torch.Tensor, tie: tuple[int, int] | None = None
+    ) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """D on each batch -> [(class logits, last hidden layer)], one pair per batch;
+        ``tie`` = (i, j): batch j sees the noise draws of batch i (same sizes).
 
         D has no batch statistics (its noise is drawn per element), so one pass over the
         concatenated batches gives what a pass per batch would, in less time (with fused
@@ -324,12 +394,15 @@ class SSGAN(JointClassifier, Method):
         and differentiated once instead of once per batch (``parametrize.cached``).
         Minibatch discrimination compares each example with the others in its batch, so
         with it every batch keeps a pass of its own (still sharing the cached weights)."""
+        sizes = [len(b) for b in batches]
         with parametrize.cached():
-            if self.config.minibatch_discrimination:
+            if self.config.minibatch_discrimination:  # the config rules out a tie here
                 pairs = [self.discriminator(b) for b in batches]
             else:
-                logits, h = self.discriminator(torch.cat(batches))
-                sizes = [len(b) for b in batches]
+                starts = [sum(sizes[:i]) for i in range(len(sizes))]
+                rows = [slice(starts[i], starts[i] + sizes[i]) for i in tie] if tie else None
+                with tied_noise(self.discriminator, *rows) if rows else contextlib.nullcontext():
+                    logits, h = self.discriminator(torch.cat(batches))
                 pairs = list(zip(logits.split(sizes), h.split(sizes)))
         # float32 for the losses under bf16/fp16 autocast: feature matching takes a small
         # difference of batch means, which half precision would round away.
