@@ -1,5 +1,6 @@
 """The benchmark scripts' shared option parsing (the scripts themselves are run by hand)."""
 
+import os
 import sys
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import _common  # noqa: E402
 from _common import dev_split, out_path, parse_sets  # noqa: E402
 
 
@@ -59,3 +61,10 @@ def test_a_dev_run_writes_beside_the_test_figures_not_over_them():
     assert out_path(None, "semisup", None).endswith("benchmarks/semisup.json")
     assert out_path(None, "semisup", 10000).endswith("benchmarks/semisup_dev.json")
     assert out_path("x.json", "semisup", 10000) == "x.json"
+
+
+def test_machine_names_the_cpu_and_whether_it_has_native_bf16():
+    info = _common.machine()
+    assert isinstance(info["cpu"], str)
+    assert info["cpu_bf16_native"] is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    assert info["cpu_count"] == os.cpu_count()
