@@ -4,7 +4,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tenshot.losses.semisup_gan import manifold_penalty, real_logit, supervised_loss, unsupervised_loss
+from tenshot.losses.semisup_gan import (
+    consistency_loss,
+    manifold_penalty,
+    real_logit,
+    supervised_loss,
+    unsupervised_loss,
+)
 
 
 def k_plus_one_probs(logits: torch.Tensor) -> torch.Tensor:
@@ -75,6 +81,21 @@ def test_manifold_penalty_is_the_mean_squared_logit_change_per_pair(logits):
     assert manifold_penalty(a, a + 1).item() == pytest.approx(4.0)
 
 
+def test_consistency_loss_is_the_squared_distance_of_class_probabilities_with_a_fixed_teacher(logits):
+    student = logits[0][:5].clone().requires_grad_()
+    teacher = logits[1].clone().requires_grad_()
+    p, q = student.detach().softmax(1).tolist(), teacher.detach().softmax(1).tolist()
+    reference = sum(sum((p[i][k] - q[i][k]) ** 2 for k in range(4)) for i in range(5)) / 5
+    loss = consistency_loss(student, teacher)
+    assert loss.item() == pytest.approx(reference, rel=1e-6)
+    loss.backward()
+    assert teacher.grad is None and student.grad.abs().sum() > 0  # only the student learns
+    # on probabilities, unlike the manifold penalty: shifting every logit changes nothing
+    assert consistency_loss(student, student + 1).item() == pytest.approx(0.0, abs=1e-12)
+    # bounded by 2 however confident the two disagree
+    assert consistency_loss(torch.tensor([[50.0, 0.0]]), torch.tensor([[0.0, 50.0]])).item() == pytest.approx(2.0)
+
+
 def test_supervised_loss_is_plain_cross_entropy_over_k(logits):
     lab, _ = logits
     y = torch.tensor([1, 1, 0, 3, 2, 2, 0])
@@ -87,6 +108,7 @@ def test_supervised_loss_is_plain_cross_entropy_over_k(logits):
     (lambda: supervised_loss(torch.zeros(4, 3), torch.zeros(3, dtype=torch.long)), "one entry per row"),
     (lambda: unsupervised_loss(torch.zeros(4, 3), torch.zeros(4, 5)), "same number of classes"),
     (lambda: manifold_penalty(torch.zeros(4, 3), torch.zeros(5, 3)), "pair row by row"),
+    (lambda: consistency_loss(torch.zeros(4, 3), torch.zeros(4, 2)), "pair row by row"),
 ])
 def test_shape_errors_say_what_to_pass(call, message):
     with pytest.raises(ValueError, match=message):

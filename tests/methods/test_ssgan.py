@@ -1,6 +1,8 @@
 """The semi-supervised K+1-class GAN: one step through the engine, the paper's defaults,
 the averaged discriminator used for evaluation, and the classifier API."""
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -14,7 +16,7 @@ from tenshot.config import TrainConfig
 from tenshot.errors import ConfigError
 from tenshot.losses.semisup_gan import supervised_loss, unsupervised_loss
 from tenshot.methods.ssgan import (
-    SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data, linear_decay, tied_noise
+    SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data, linear_decay, sigmoid_rampup, tied_noise
 )
 from tenshot.nn.gan import MinibatchDiscrimination
 from tenshot.training import fit
@@ -235,6 +237,36 @@ def test_manifold_term_trains_through_the_engine():
     assert "d_manifold" in final and np.isfinite(final["d_manifold"]) and final["d_manifold"] > 0
 
 
+def test_consistency_term_pulls_d_towards_the_averaged_d_under_other_noise():
+    m = make((1, 8, 8), architecture="mlp", consistency_weight=3.0).train()
+    x, (x_l, y_l) = labeled_batch((1, 8, 8))
+    torch.manual_seed(1)
+    terms = m.discriminator_terms(x, x_l, y_l)
+    weighted = terms["d_supervised"] + 0.5 * terms["d_unsupervised"] + 3.0 * terms["d_consistency"]
+    assert torch.allclose(terms["loss"], weighted)  # full weight outside a fit
+    # the teacher is the EMA, with noise of its own while training: with the EMA equal to D,
+    # the term is > 0 in training mode only because the two noise draws differ
+    m.ema.update_parameters(m.discriminator)
+    assert terms["d_consistency"] > 0 and m.discriminator_terms(x)["d_consistency"] > 0
+    quiet = make((1, 8, 8), architecture="mlp", consistency_weight=3.0, input_noise=0.0, hidden_noise=0.0).train()
+    quiet.ema.update_parameters(quiet.discriminator)
+    assert quiet.discriminator_terms(x)["d_consistency"].item() == pytest.approx(0.0, abs=1e-12)
+    assert "d_consistency" not in make((1, 8, 8)).discriminator_terms(x)  # off by default, the paper's ssgan
+
+
+def test_consistency_weight_ramps_up_over_its_fraction_of_training():
+    assert [sigmoid_rampup(s, 100, 0.1) for s in (0, 5, 10, 50)] == pytest.approx([math.exp(-5), math.exp(-1.25), 1, 1])
+    assert sigmoid_rampup(0, 100, 0.0) == 1.0  # no ramp-up: full weight from the start
+    x, labeled = labeled_batch((1, 8, 8), 12)
+    train = TrainConfig(epochs=2, batch_size=4, accelerator="cpu", devices="1", progress=False)
+    m = make((1, 8, 8), architecture="mlp", consistency_weight=2.0, consistency_rampup=0.5)
+    final = fit(m, x, train, labeled=labeled)["final"]  # 6 steps: the ramp ends after step 3
+    assert "d_consistency" in final and np.isfinite(final["d_consistency"])
+    assert m.consistency_weight_now() == pytest.approx(2.0)  # 6 EMA updates >= 3
+    m.ema.n_averaged.fill_(0)
+    assert m.consistency_weight_now() == pytest.approx(2.0 * math.exp(-5))
+
+
 def test_linear_decay_and_the_learning_rates_at_the_end_of_a_run():
     assert [linear_decay(s, 10, 0.6) for s in (0, 6, 8, 10)] == pytest.approx([1.0, 1.0, 0.5, 0.0])
     assert linear_decay(9, 10, 1.0) == 1.0  # constant, the authors' MNIST code
@@ -260,6 +292,9 @@ def test_linear_decay_and_the_learning_rates_at_the_end_of_a_run():
     ({"manifold_weight": -1.0}, "manifold_weight must be >= 0"),
     ({"manifold_step": 0.0}, "manifold_step must be positive"),
     ({"manifold_weight": 0.1, "minibatch_discrimination": True}, "--no-manifold-shared-noise"),
+    ({"consistency_weight": -1.0}, "consistency_weight must be >= 0"),
+    ({"consistency_weight": 1.0, "ema_decay": 0.0}, "needs a teacher"),
+    ({"consistency_rampup": 2.0}, r"consistency_rampup must be in \[0, 1\]"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(ConfigError, match=message):

@@ -12,7 +12,8 @@ stable forms log sigmoid(t) = -softplus(-t) and log(1 - sigmoid(t)) = -softplus(
 Every function returns a scalar averaged over its batch. The generator is trained by
 feature matching: ``tenshot.losses.gan.feature_matching_loss``. ``manifold_penalty`` is
 the optional regulariser of Lecouat et al. 2018 ("Semi-supervised learning with GANs:
-revisiting manifold regularization").
+revisiting manifold regularization"); ``consistency_loss`` the optional Mean Teacher term
+(Tarvainen & Valpola 2017).
 """
 
 from __future__ import annotations
@@ -83,3 +84,23 @@ def manifold_penalty(logits: torch.Tensor, perturbed_logits: torch.Tensor) -> to
             f"perturbed logits {tuple(perturbed_logits.shape)} must pair row by row with logits {tuple(logits.shape)}"
         )
     return (logits - perturbed_logits).square().sum(dim=1).mean()
+
+
+def consistency_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor) -> torch.Tensor:
+    """Mean Teacher consistency (Tarvainen & Valpola 2017): the mean over rows of
+    ||softmax(student) - softmax(teacher)||^2, the squared distance between the class
+    distributions that the student and the teacher (the moving average of the student,
+    under other noise draws) give the same unlabeled image. The teacher is a target: no
+    gradient reaches it. The MSE of probabilities, not a KL, as in the paper: bounded, so a
+    confident wrong teacher cannot dominate the labeled loss.
+
+    student_logits, teacher_logits: (N, K), row i of both from the same image -> ()
+    """
+    _check_logits("student_logits", student_logits)
+    if teacher_logits.shape != student_logits.shape:
+        raise ValueError(
+            f"teacher logits {tuple(teacher_logits.shape)} must pair row by row with student logits "
+            f"{tuple(student_logits.shape)}"
+        )
+    target = F.softmax(teacher_logits.detach(), dim=1)
+    return (F.softmax(student_logits, dim=1) - target).square().sum(dim=1).mean()

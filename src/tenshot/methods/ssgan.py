@@ -13,7 +13,12 @@ K+1 ("generated") fixed at 0, so logsumexp of the K logits is its real/fake logi
 Optionally (``manifold_weight`` > 0) D's step also penalises the change of its logits
 between G(z) and G(z + eps r/||r||), a neighbour on G's manifold (Lecouat et al. 2018,
 "Semi-supervised learning with GANs: revisiting manifold regularization"), so the
-classifier is smooth along the data manifold that G has learned.
+classifier is smooth along the data manifold that G has learned. Optionally
+(``consistency_weight`` > 0) D's step also pulls D's class distribution on each unlabeled
+image towards the EMA's on the same image under other noise draws (Mean Teacher,
+Tarvainen & Valpola 2017): the averaged D is there already, so the term costs one more
+forward pass of the unlabeled batch. The paper's D is the ladder network's MLP, built for
+exactly this kind of noise-consistency training.
 
 Defaults for 28x28 gray images are the paper's MNIST setup: D = 784-1000-500-250-250-250-K
 with weight normalisation (data-initialised), ReLU and Gaussian noise (0.3 on the input, 0.5
@@ -48,7 +53,13 @@ from torch.optim.swa_utils import AveragedModel
 from tenshot.config import opt
 from tenshot.errors import ConfigError
 from tenshot.losses.gan import feature_matching_loss
-from tenshot.losses.semisup_gan import manifold_penalty, real_logit, supervised_loss, unsupervised_loss
+from tenshot.losses.semisup_gan import (
+    consistency_loss,
+    manifold_penalty,
+    real_logit,
+    supervised_loss,
+    unsupervised_loss,
+)
 from tenshot.methods.base import Method, eval_mode
 from tenshot.methods.ssae import ClassifierOptions, JointClassifier
 from tenshot.nn.gan import ConvGenerator, Generator, MinibatchDiscrimination
@@ -99,6 +110,16 @@ class SSGANConfig(ClassifierOptions):
         "manifold alone (false = independent draws, as in the authors' code, which then also penalise "
         "D's response to its own noise)",
     )
+    consistency_weight: float = opt(
+        0.0,
+        "weight of the Mean Teacher term (Tarvainen & Valpola 2017) in D's loss: squared distance between D's "
+        "and the EMA's class probabilities on each unlabeled image, under independent noise (0 = off, the paper's ssgan)",
+    )
+    consistency_rampup: float = opt(
+        0.1,
+        "fraction of training over which the consistency weight rises from 0 along exp(-5 (1 - t)^2), "
+        "so the term waits for a teacher worth copying (0 = full weight from the first step)",
+    )
     lr_decay_start: float = opt(
         1.0,
         "fraction of training after which both learning rates fall linearly to 0 at the last step "
@@ -119,6 +140,17 @@ class SSGANConfig(ClassifierOptions):
             raise ConfigError(
                 "manifold_shared_noise needs D's one pass over all batches, which minibatch discrimination "
                 "rules out: pass --no-manifold-shared-noise or drop --minibatch-discrimination"
+            )
+        if self.consistency_weight < 0:
+            raise ConfigError(f"consistency_weight must be >= 0 (0 = off), got {self.consistency_weight}")
+        if self.consistency_weight > 0 and self.ema_decay == 0:
+            raise ConfigError(
+                "consistency_weight needs a teacher: the EMA of D, which ema_decay 0 turns off; "
+                "set --ema-decay (0.999 is usual) or drop --consistency-weight"
+            )
+        if not 0.0 <= self.consistency_rampup <= 1.0:
+            raise ConfigError(
+                f"consistency_rampup must be in [0, 1] (a fraction of training), got {self.consistency_rampup}"
             )
         if not 0.0 <= self.lr_decay_start <= 1.0:
             raise ConfigError(
@@ -285,6 +317,15 @@ def linear_decay(step: int, total: int, start: float) -> float:
     return min(1.0, max(0.0, (1.0 - step / total) / (1.0 - start)))
 
 
+def sigmoid_rampup(step: int, total: int, length: float) -> float:
+    """Weight factor at ``step`` of ``total``: exp(-5 (1 - t)^2) with t = step / (length *
+    total), then 1 from t = 1 on (Laine & Aila 2017; Tarvainen & Valpola 2017). length 0 = 1."""
+    span = length * total
+    if span <= 0 or step >= span:
+        return 1.0
+    return math.exp(-5.0 * (1.0 - max(step, 0) / span) ** 2)
+
+
 def trainable(net: nn.Module) -> list[nn.Parameter]:
     """The parameters an optimizer should own: not the fixed scales."""
     return [p for p in net.parameters() if p.requires_grad]
@@ -368,6 +409,9 @@ class SSGAN(JointClassifier, Method):
             (near_logits, _), *rest = rest
             terms["d_manifold"] = manifold_penalty(fake_logits, near_logits)
             loss = loss + self.config.manifold_weight * terms["d_manifold"]
+        if self.config.consistency_weight > 0:
+            terms["d_consistency"] = consistency_loss(unl_logits, self.teacher_logits(x))
+            loss = loss + self.consistency_weight_now() * terms["d_consistency"]
         if x_labeled is None:  # an unlabeled-only batch
             return {"loss": loss, **terms}
         ((lab_logits, _),) = rest
@@ -375,6 +419,22 @@ class SSGAN(JointClassifier, Method):
         accuracy = (lab_logits.argmax(1) == y_labeled).float().mean()
         loss = self.config.classifier_weight * sup + loss
         return {"loss": loss, "d_supervised": sup, **terms, "labeled_accuracy": accuracy}
+
+    @torch.no_grad()
+    def teacher_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The EMA of D's class logits on x (N, K), in D's mode: while training, with noise
+        drawn independently of the student's, as Mean Teacher wants."""
+        logits, _ = self.ema.module(x)
+        return logits.float()
+
+    def consistency_weight_now(self) -> float:
+        """consistency_weight times the ramp-up factor at this step (full weight outside a fit).
+        The step is the EMA's update count: one per batch, and restored on --resume."""
+        if self._trainer is None:
+            return self.config.consistency_weight
+        total = int(self.trainer.estimated_stepping_batches)
+        step = int(self.ema.n_averaged.item())
+        return self.config.consistency_weight * sigmoid_rampup(step, total, self.config.consistency_rampup)
 
     def generator_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Feature matching: G's images must have the mean of D's last hidden layer on real x."""
