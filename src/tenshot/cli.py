@@ -172,6 +172,17 @@ def add_method_options(p: argparse.ArgumentParser, argv: list[str], verb: str) -
         add_config_options(p.add_argument_group(f"{method} options"), METHODS[method][1], skip={"n_classes"})
 
 
+def add_run_options(p: argparse.ArgumentParser, argv: list[str], verb: str, resume: bool = False) -> None:
+    """The options of a verb that trains into a run folder: --out, [--resume,] --force,
+    the engine's (TrainConfig) and the named method's."""
+    p.add_argument("--out", required=True, help="run folder to write")
+    if resume:
+        p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--force", action="store_true", help="replace the run in --out (only once the new one succeeds)")
+    add_config_options(p, TrainConfig)
+    add_method_options(p, argv, verb)
+
+
 def build_parser(argv: list[str]) -> Parser:
     from tenshot.registry import METHODS, DEFAULT_METHOD
 
@@ -185,11 +196,7 @@ def build_parser(argv: list[str]) -> Parser:
                          description="Pretrain METHOD on the training images of --data; writes a run folder.")
     p.add_argument("method", metavar="METHOD", help=f"one of: {', '.join(METHODS)}")
     add_data_options(p)
-    p.add_argument("--out", required=True, help="run folder to write")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
-    p.add_argument("--force", action="store_true", help="replace the run in --out (only once the new one succeeds)")
-    add_config_options(p, TrainConfig)
-    add_method_options(p, argv, "pretrain")
+    add_run_options(p, argv, "pretrain", resume=True)
     p.set_defaults(func=cmd_pretrain)
 
     p = verbs.add_parser("semisup", help="semi-supervised training from a few labels and all unlabeled images",
@@ -200,10 +207,7 @@ def build_parser(argv: list[str]) -> Parser:
     add_data_options(p)
     p.add_argument("--labels-per-class", type=int, required=True, help="labeled images per class, e.g. 10")
     p.add_argument("--label-seed", type=int, default=0, help="which labeled images are drawn (default: 0)")
-    p.add_argument("--out", required=True, help="run folder to write")
-    p.add_argument("--force", action="store_true", help="replace the run in --out (only once the new one succeeds)")
-    add_config_options(p, TrainConfig)
-    add_method_options(p, argv, "semisup")
+    add_run_options(p, argv, "semisup")
     p.set_defaults(func=cmd_semisup)
 
     p = verbs.add_parser("probe", help="few-label evaluation of a representation or a baseline",
