@@ -13,6 +13,7 @@ import torch
 
 from tenshot.data import Dataset, load_dataset
 from tenshot.io import write_json
+from tenshot.training.engine import cpu_bf16_native
 
 
 def fashion_or_digits(data: str | None) -> Dataset:
@@ -104,7 +105,7 @@ def machine() -> dict[str, Any]:
     # AVX512-BF16 host and 9x slower on an AVX2 one), so each JSON names its CPU.
     return {
         "cpu": cpu_model(),
-        "cpu_bf16_native": bool(torch.ops.mkldnn._is_mkldnn_bf16_supported()),
+        "cpu_bf16_native": cpu_bf16_native(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,

@@ -8,8 +8,7 @@ import pytest
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import _common  # noqa: E402
-from _common import dev_split, out_path, parse_sets  # noqa: E402
+from _common import dev_split, machine, out_path, parse_sets  # noqa: E402
 
 
 def test_set_values_are_json_when_they_parse_and_keys_take_underscores():
@@ -64,7 +63,7 @@ def test_a_dev_run_writes_beside_the_test_figures_not_over_them():
 
 
 def test_machine_names_the_cpu_and_whether_it_has_native_bf16():
-    info = _common.machine()
+    info = machine()
     assert isinstance(info["cpu"], str)
     assert info["cpu_bf16_native"] is bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
     assert info["cpu_count"] == os.cpu_count()

@@ -89,6 +89,11 @@ def check_first_batch(method: Method, data: Dataset) -> None:
         raise TrainingError(f"{type(method).__name__}.losses() must return a 'loss' entry")
 
 
+def cpu_bf16_native() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), as oneDNN sees it."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def warn_if_bf16_is_emulated(train: TrainConfig) -> None:
     """Warn when bf16 autocast would run on a CPU without bfloat16 matrix units.
 
@@ -96,7 +101,7 @@ def warn_if_bf16_is_emulated(train: TrainConfig) -> None:
     about 9x slower under bf16-mixed than in float32, the opposite of what the flag is for.
     """
     on_cpu = train.accelerator == "cpu" or (train.accelerator == "auto" and not torch.cuda.is_available())
-    if on_cpu and str(train.precision).startswith("bf16") and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+    if on_cpu and str(train.precision).startswith("bf16") and not cpu_bf16_native():
         warnings.warn(
             f"--precision {train.precision} on this CPU has no native bfloat16 (AVX512-BF16 or AMX): "
             "it is emulated and much slower than 32-true; use --precision 32-true here",
