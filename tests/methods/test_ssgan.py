@@ -16,7 +16,7 @@ from tenshot.config import TrainConfig
 from tenshot.errors import ConfigError
 from tenshot.losses.semisup_gan import supervised_loss, unsupervised_loss
 from tenshot.methods.ssgan import (
-    SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data, linear_decay, sigmoid_rampup, tied_noise
+    SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data, linear_decay, RandomFlip, sigmoid_rampup, tied_noise
 )
 from tenshot.nn.gan import MinibatchDiscrimination
 from tenshot.training import fit
@@ -237,6 +237,40 @@ def test_manifold_term_trains_through_the_engine():
     assert "d_manifold" in final and np.isfinite(final["d_manifold"]) and final["d_manifold"] > 0
 
 
+def test_random_flip_mirrors_some_rows_and_keeps_the_rest_and_passes_gradients():
+    torch.manual_seed(0)
+    x = torch.rand(64, 1, 4, 5, requires_grad=True)
+    y = RandomFlip()(x)
+    same = (y == x).flatten(1).all(1)
+    mirrored = (y == x.flip(-1)).flatten(1).all(1)
+    assert (same | mirrored).all() and same.any() and mirrored.any()
+    y.sum().backward()
+    assert torch.equal(x.grad, torch.ones_like(x))  # each pixel lands somewhere exactly once
+
+
+@pytest.mark.parametrize("augment", ["flip", "flip-shift"])
+def test_augment_changes_every_batch_d_sees_in_training_only_and_g_still_gets_gradients(augment):
+    """Without noise, D's training-mode logits for an image are those of one of its
+    augmentations, not of the image itself for every row; eval mode sees the images as they are."""
+    m = make((1, 8, 8), augment=augment, input_noise=0.0, hidden_noise=0.0).train()
+    x, _ = labeled_batch((1, 8, 8), n=32)
+    plain = m.discriminator(x)[0]
+    (augmented, _), = m.discriminate(x)
+    assert not torch.allclose(augmented, plain, atol=1e-5)
+    if augment == "flip":
+        mirrored = m.discriminator(x.flip(-1))[0]
+        close = lambda a, b: torch.isclose(a, b, atol=1e-5).all(1)
+        assert (close(augmented, plain) | close(augmented, mirrored)).all()
+    m.eval()
+    assert torch.allclose(m.discriminate(x)[0][0], plain, atol=1e-6)
+    m.train()
+    m.generator_terms(x)["g_loss"].backward()  # the fakes are augmented too: G's gradient goes through it
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.generator.parameters() if p.requires_grad)
+    final = fit(make((1, 8, 8), augment=augment), *labeled_batch((1, 8, 8))[:1], ONE_STEP,
+                labeled=labeled_batch((1, 8, 8))[1])["final"]
+    assert np.isfinite(final["loss"]) and np.isfinite(final["g_loss"])
+
+
 def test_consistency_term_pulls_d_towards_the_averaged_d_under_other_noise():
     m = make((1, 8, 8), architecture="mlp", consistency_weight=3.0).train()
     x, (x_l, y_l) = labeled_batch((1, 8, 8))
@@ -295,6 +329,8 @@ def test_linear_decay_and_the_learning_rates_at_the_end_of_a_run():
     ({"consistency_weight": -1.0}, "consistency_weight must be >= 0"),
     ({"consistency_weight": 1.0, "ema_decay": 0.0}, "needs a teacher"),
     ({"consistency_rampup": 2.0}, r"consistency_rampup must be in \[0, 1\]"),
+    ({"augment": "rotate"}, "choose one of: none, flip, flip-shift"),
+    ({"augment": "flip", "manifold_weight": 0.1}, "augment and the manifold regulariser do not combine"),
 ])
 def test_bad_options(options, message):
     with pytest.raises(ConfigError, match=message):
