@@ -40,6 +40,7 @@ def labeled_batch(shape, n=6):
     ((3, 12, 12), {}, "conv"),
     ((1, 8, 8), {"minibatch_discrimination": True}, "conv"),
     ((3, 12, 12), {"architecture": "mlp", "minibatch_discrimination": True}, "mlp"),
+    ((1, 1, 20), {}, "mlp"),  # vectors: no image layout for a conv
 ])
 def test_one_step_moves_both_players_and_logs_finite_terms(shape, options, architecture):
     m = make(shape, **options)

@@ -34,7 +34,8 @@ output; Adam with lr 0.003, beta1 0.5 for both players. (The code averages D wit
 0.9999 over its 300 epochs; the 0.999 here, with a warm-up, suits runs of tens of
 epochs.) The paper's batch size is 100: pass ``--batch-size 100`` (``batch_size=100`` in
 Python); the engine's ``--lr`` is not used.
-Other image sizes and RGB get a conv variant of the paper's CIFAR-10 networks.
+Vectors (an npz of feature rows) get the same MLP; other image sizes and RGB get a conv
+variant of the paper's CIFAR-10 networks.
 The authors' code also keeps the weight-norm scales of D's hidden layers at their
 data-init values (``train_hidden_scales=False``); on Fashion-MNIST, 10 labels per class,
 that scored 75.9 against 77.5 with trained scales (90 epochs, split 0), so they train by
@@ -78,7 +79,9 @@ PAPER_SHAPE = (1, 28, 28)  # the MNIST setup of the paper, used as is for this s
 @dataclass
 class SSGANConfig(ClassifierOptions):
     architecture: Literal["auto", "mlp", "conv"] = opt(
-        "auto", "auto = the paper's MLP for 28x28 gray images, conv for other sizes and RGB"
+        "auto",
+        "auto = the paper's MLP for 28x28 gray images and for vectors (npz rows of features), conv for other "
+        "image sizes and RGB",
     )
     hidden: tuple[int, ...] = opt(
         (1000, 500, 250, 250, 250), "mlp: D's hidden layer sizes (the paper's)", positive=True
@@ -369,9 +372,11 @@ def trainable(net: nn.Module) -> list[nn.Parameter]:
 
 
 def resolve_architecture(choice: str, input_shape: tuple[int, ...]) -> str:
+    """``auto``: the paper's MLP for its 28x28 gray images and for vectors (1, 1, D), rows
+    of features with no image layout for a conv to use; conv for other images."""
     if choice != "auto":
         return choice
-    return "mlp" if tuple(input_shape) == PAPER_SHAPE else "conv"
+    return "mlp" if tuple(input_shape) == PAPER_SHAPE or tuple(input_shape[:2]) == (1, 1) else "conv"
 
 
 # --- the method --------------------------------------------------------------------------
