@@ -144,6 +144,30 @@ def test_probe_run_and_baseline(capsys, tmp_path, run, npz_spec):
     assert code == 0, err and "| pca | linear |" in stdout
 
 
+def test_features_then_semisup_on_them(capsys, tmp_path, run, npz_spec):
+    """`features` writes the run's features with the labels; unit-scaled, they are data
+    that `semisup ssgan` takes (its MLP, as for any vectors)."""
+    from tenshot.api import Pretrainer
+
+    src = np.load(npz_spec[4:])
+    raw = Pretrainer.load(run).transform(src["x"][:, None])  # (N, 1, H, W), as the loader gives them
+    code, out, err = run_cli(capsys, "features", run, "--data", npz_spec, "--out", tmp_path / "f.npz")
+    assert code == 0, err
+    assert f"60 train and 24 test rows of {raw.shape[1]} features (scale: unit)" in out
+    f = np.load(tmp_path / "f.npz")
+    lo, hi = np.percentile(raw, [0.1, 99.9])
+    assert np.allclose(f["scale_range"], [lo, hi])
+    assert np.allclose(f["x"], np.clip((raw - lo) / (hi - lo), 0, 1), atol=1e-6) and f["x"].min() >= 0 and f["x"].max() <= 1
+    assert f["x_test"].shape == (24, raw.shape[1]) and np.array_equal(f["y"], src["y"]) and np.array_equal(f["y_test"], src["y_test"])
+    code, _, err = run_cli(capsys, "features", run, "--data", npz_spec, "--out", tmp_path / "raw.npz", "--scale", "none")
+    assert code == 0, err and np.allclose(np.load(tmp_path / "raw.npz")["x"], raw, atol=1e-6)
+    code, out, err = run_cli(capsys, "semisup", "ssgan", "--data", f"npz:{tmp_path / 'f.npz'}", "--labels-per-class", "2",
+                             "--out", tmp_path / "ss", "--epochs", "1", "--batch-size", "16", "--hidden", "16,8",
+                             "--g-hidden", "8", "--no-progress")
+    assert code == 0, err and "test accuracy" in out
+    assert Pretrainer.load(tmp_path / "ss").model.architecture == "mlp"
+
+
 def test_demo_quick(capsys, tmp_path):
     code, out, err = run_cli(capsys, "demo", "--quick", "--data", "digits", "--out", tmp_path / "demo")
     assert code == 0, err
@@ -210,6 +234,8 @@ BAD = {
     "unknown probe": (lambda t, r, d: ["probe", "pixels", "--data", d, "--probe", "forest"], "unknown probe"),
     "sample non-generative": (lambda t, r, d: ["sample", r, "--out", t / "s.png"], "not a generative model"),
     "score non-run": (lambda t, r, d: ["score", t, "--data", d], "not a tenshot run"),
+    "features non-run": (lambda t, r, d: ["features", t, "--data", d, "--out", t / "f.npz"], "not a tenshot run"),
+    "features to a non-npz": (lambda t, r, d: ["features", r, "--data", d, "--out", t / "f.csv"], "must name an .npz file"),
     "bad option value": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--encoder", "rnn"], "invalid choice"),
 }
 

@@ -241,6 +241,47 @@ def score(run: Path, data: str | None = None, *, data_dir: str | None = None, n:
     return scores
 
 
+FEATURE_SCALES = ("unit", "none")
+
+
+def export_features(run: Path, data: str | Dataset, out: Path, *, data_dir: str | None = None,
+                    scale: str = "unit") -> dict[str, Any]:
+    """Write ``out`` (.npz): the run's features of the train images of ``data`` as ``x``
+    (N, D) and of its test images as ``x_test``, with ``y`` / ``y_test`` where the data has
+    labels, so that other tools -- or tenshot itself, ``--data npz:OUT`` -- can learn from
+    a frozen representation.
+
+    ``scale`` "unit": one range for all features, from the 0.1th to the 99.9th percentile
+    of the train features, mapped onto [0, 1] and clipped (the test rows with the train
+    range), as tenshot's data loader wants; one range, not one per feature, so the features
+    keep their relative sizes (a per-feature range blows up the near-constant ones). The
+    range is saved as ``scale_range``. "none": the features as they are."""
+    import numpy as np
+
+    if scale not in FEATURE_SCALES:
+        raise ConfigError(f"unknown scale {scale!r}: use one of {', '.join(FEATURE_SCALES)}")
+    out = Path(out)
+    if out.suffix != ".npz":
+        raise ConfigError(f"--out must name an .npz file, got {out}")
+    rep = Pretrainer.load(run)
+    ds = load_dataset(data, data_dir) if isinstance(data, str) else data
+    arrays = {"x": rep.transform(ds.x_train)}
+    if ds.x_test is not None:
+        arrays["x_test"] = rep.transform(ds.x_test)
+    if scale == "unit":
+        lo, hi = np.percentile(arrays["x"], [0.1, 99.9])
+        hi = hi if hi > lo else lo + 1.0  # constant features: all 0 rather than a division by 0
+        arrays = {k: np.clip((v - lo) / (hi - lo), 0.0, 1.0).astype(np.float32) for k, v in arrays.items()}
+        arrays["scale_range"] = np.array([lo, hi], dtype=np.float64)
+    if ds.y_train is not None:
+        arrays["y"] = ds.y_train.numpy()
+    if ds.y_test is not None:
+        arrays["y_test"] = ds.y_test.numpy()
+    with io.atomic_path(out) as tmp, open(tmp, "wb") as fh:  # a handle: np.savez would add ".npz" to the temp name
+        np.savez(fh, **arrays)
+    return {"out": out, "shape": arrays["x"].shape, "n_test": len(arrays.get("x_test", [])), "scale": scale}
+
+
 def semisup(
     method: str,
     data: str | Dataset,
