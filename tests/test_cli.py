@@ -141,7 +141,8 @@ def test_probe_run_and_baseline(capsys, tmp_path, run, npz_spec):
     (st,) = json.loads((tmp_path / "st.json").read_text())["results"]
     assert st["probe"] == "self-train" and st["selection"][0]["n_unlabeled"] > 0
     code, stdout, err = run_cli(capsys, "probe", "pca", "--data", npz_spec, "--labels-per-class", "5", "--out", tmp_path / "b.json")
-    assert code == 0, err and "| pca | linear |" in stdout
+    assert code == 0, err
+    assert "| pca | linear |" in stdout
 
 
 def test_features_then_semisup_on_them(capsys, tmp_path, run, npz_spec):
@@ -160,11 +161,13 @@ def test_features_then_semisup_on_them(capsys, tmp_path, run, npz_spec):
     assert np.allclose(f["x"], np.clip((raw - lo) / (hi - lo), 0, 1), atol=1e-6) and f["x"].min() >= 0 and f["x"].max() <= 1
     assert f["x_test"].shape == (24, raw.shape[1]) and np.array_equal(f["y"], src["y"]) and np.array_equal(f["y_test"], src["y_test"])
     code, _, err = run_cli(capsys, "features", run, "--data", npz_spec, "--out", tmp_path / "raw.npz", "--scale", "none")
-    assert code == 0, err and np.allclose(np.load(tmp_path / "raw.npz")["x"], raw, atol=1e-6)
+    assert code == 0, err
+    assert np.allclose(np.load(tmp_path / "raw.npz")["x"], raw, atol=1e-6)
     code, out, err = run_cli(capsys, "semisup", "ssgan", "--data", f"npz:{tmp_path / 'f.npz'}", "--labels-per-class", "2",
                              "--out", tmp_path / "ss", "--epochs", "1", "--batch-size", "16", "--hidden", "16,8",
                              "--g-hidden", "8", "--no-progress")
-    assert code == 0, err and "test accuracy" in out
+    assert code == 0, err
+    assert "test accuracy" in out
     assert Pretrainer.load(tmp_path / "ss").model.architecture == "mlp"
 
 
