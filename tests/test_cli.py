@@ -171,6 +171,30 @@ def test_features_then_semisup_on_them(capsys, tmp_path, run, npz_spec):
     assert Pretrainer.load(tmp_path / "ss").model.architecture == "mlp"
 
 
+def test_features_of_two_runs_side_by_side(capsys, tmp_path, run, npz_spec):
+    """Several runs: their features concatenated in the order given, each scaled by its
+    own range, so a run with large features does not squash the other's."""
+    from tenshot.api import Pretrainer
+
+    other = tmp_path / "wide"
+    assert run_cli(capsys, "pretrain", "denoising-ae", "--data", npz_spec, "--out", other, *TINY[:-3],
+                   "--latent-dim", "5", "--no-progress")[0] == 0
+    src = np.load(npz_spec[4:])
+    raws = [Pretrainer.load(r).transform(src["x"][:, None]) for r in (run, other)]
+    code, out, err = run_cli(capsys, "features", run, other, "--data", npz_spec, "--out", tmp_path / "f.npz")
+    assert code == 0, err
+    dims = [r.shape[1] for r in raws]
+    assert f"60 train and 24 test rows of {sum(dims)} features ({dims[0]} + {dims[1]}) (scale: unit)" in out
+    f = np.load(tmp_path / "f.npz")
+    assert f["feature_dims"].tolist() == dims and f["scale_range"].shape == (2, 2)
+    for raw, (lo, hi), part in zip(raws, f["scale_range"], np.split(f["x"], [dims[0]], axis=1)):
+        assert np.allclose([lo, hi], np.percentile(raw, [0.1, 99.9]))
+        assert np.allclose(part, np.clip((raw - lo) / (hi - lo), 0, 1), atol=1e-6)
+    code, _, err = run_cli(capsys, "features", other, run, "--data", npz_spec, "--out", tmp_path / "g.npz")
+    assert code == 0, err
+    assert np.load(tmp_path / "g.npz")["feature_dims"].tolist() == dims[::-1]
+
+
 def test_demo_quick(capsys, tmp_path):
     code, out, err = run_cli(capsys, "demo", "--quick", "--data", "digits", "--out", tmp_path / "demo")
     assert code == 0, err
@@ -239,6 +263,7 @@ BAD = {
     "score non-run": (lambda t, r, d: ["score", t, "--data", d], "not a tenshot run"),
     "features non-run": (lambda t, r, d: ["features", t, "--data", d, "--out", t / "f.npz"], "not a tenshot run"),
     "features to a non-npz": (lambda t, r, d: ["features", r, "--data", d, "--out", t / "f.csv"], "must name an .npz file"),
+    "features, one of two a non-run": (lambda t, r, d: ["features", r, t, "--data", d, "--out", t / "f.npz"], "not a tenshot run"),
     "bad option value": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--encoder", "rnn"], "invalid choice"),
 }
 
