@@ -252,11 +252,11 @@ def export_features(runs: Path | str | Iterable[Path | str], data: str | Dataset
     a frozen representation.
 
     Several runs give their features side by side, in the order given (``feature_dims``
-    holds each run's width): representations learned by different pretext tasks make
-    different mistakes, so together they separate classes that each alone confuses (on
-    Fashion-MNIST, 10 labels per class, rotation + wta-ae features give an ``lda`` probe
-    +1.7 points over either; yet the ssgan's MLP does worse on that pair than on rotation
-    alone: ``benchmarks/semisup_dev.json``, ``rotation_plus_wta_features_dev_amx_cpu``).
+    holds each run's width), for trying whether representations learned by different
+    tasks complement each other. Measure before trusting it: on Fashion-MNIST, 10 labels
+    per class, rotation + wta-ae features gave an ``lda`` probe +1.7 points over rotation
+    alone on a dev split but nothing on the test split, and the ssgan's MLP did worse on
+    the pair (``benchmarks/semisup*.json``, ``*rotation_plus_wta_features*``).
 
     ``scale`` "unit": one range per run, from the 0.1th to the 99.9th percentile of its
     train features, mapped onto [0, 1] and clipped (the test rows with the train range),
