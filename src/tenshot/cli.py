@@ -137,8 +137,7 @@ def cmd_semisup(args: argparse.Namespace) -> int:
 def cmd_features(args: argparse.Namespace) -> int:
     from tenshot.workflows import export_features
 
-    r = export_features([Path(run) for run in args.run], args.data, Path(args.out), data_dir=args.data_dir,
-                        scale=args.scale)
+    r = export_features(args.run, args.data, Path(args.out), data_dir=args.data_dir, scale=args.scale)
     n, d = r["shape"]
     parts = f" ({' + '.join(map(str, r['feature_dims']))})" if len(r["feature_dims"]) > 1 else ""
     print(f"wrote {r['out']}: {n} train and {r['n_test']} test rows of {d} features{parts} (scale: {r['scale']})")

@@ -290,7 +290,7 @@ def export_features(runs: Path | str | Iterable[Path | str], data: str | Dataset
             blocks[k].append(v.astype(np.float32, copy=False))
     arrays = {k: np.concatenate(v, axis=1) for k, v in blocks.items()}
     arrays["feature_dims"] = np.array([b.shape[1] for b in blocks["x"]], dtype=np.int64)
-    if ranges:
+    if scale == "unit":
         arrays["scale_range"] = np.array(ranges, dtype=np.float64)
     if ds.y_train is not None:
         arrays["y"] = ds.y_train.numpy()
