@@ -15,7 +15,10 @@ probe on the test set, 77.8% with pretraining seed 1 (``benchmarks/selfsup.json`
 ``rotation_depth2_*``), against 74.1% for one conv per block, 5 epochs on 20k. At 64
 channels for 30 epochs (``--width 64 --depth 2 --epochs 30``, about 5 GPU minutes) it
 reaches 78.4 / 78.5 / 78.6% with pretraining seeds 0 / 1 / 2 (``lda`` 76.9 / 78.1 / 77.5;
-``rotation_w64_depth2_30_epochs_60k_h200``). The defaults stay 32 channels and one conv:
+``rotation_w64_depth2_30_epochs_60k_h200``). On the CPU, 10 epochs at 48 channels
+(``--width 48``, 14 min on two threads) probe ``lda`` 76.9% on that dev split against
+75.3% at 32 channels, above 20 epochs at 32 (76.0%; ``benchmarks/semisup_dev.json``,
+``rotation_width_and_length_lda_dev_amx_cpu``). The defaults stay 32 channels and one conv:
 a CPU run stays minutes, and runs saved before ``depth`` existed load as they were.
 """
 
