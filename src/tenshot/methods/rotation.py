@@ -19,8 +19,9 @@ reaches 78.4 / 78.5 / 78.6% with pretraining seeds 0 / 1 / 2 (``lda`` 76.9 / 78.
 (``--width 48``, 14 min on two threads) probe ``lda`` 76.9% on that dev split against
 75.3% at 32 channels, above 20 epochs at 32 (76.0%; ``benchmarks/semisup_dev.json``,
 ``rotation_width_and_length_lda_dev_amx_cpu``); the K+1 GAN on its features scored 79.5%
-on the test set against 79.1% at 32 (``benchmarks/semisup.json``). The defaults stay 32 channels and one conv:
-a CPU run stays minutes, and runs saved before ``depth`` existed load as they were.
+on the test set against 79.1% at 32 (``benchmarks/semisup.json``). The defaults stay 32
+channels and one conv: a CPU run stays minutes, and runs saved before ``depth`` existed
+load as they were.
 """
 
 from __future__ import annotations
