@@ -64,6 +64,7 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         num_workers: int = 0,
         checkpoint_every: int = 1,
         threads: int | None = None,
+        reuse_heap: bool = True,
         image_shape: tuple[int, int, int] | None = None,
         **method_params: Any,
     ) -> None:
@@ -82,6 +83,7 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         self.num_workers = num_workers
         self.checkpoint_every = checkpoint_every
         self.threads = threads
+        self.reuse_heap = reuse_heap
         self.image_shape = image_shape
         # Method options are parameters too (get_params/set_params/clone see them).
         for key, value in method_params.items():

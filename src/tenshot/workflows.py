@@ -17,7 +17,7 @@ from tenshot.errors import CheckpointError, ConfigError, DataError
 
 BASELINES = ("pixels", "pca", "supervised")
 # Engine settings that may change when a run is resumed; the rest is fixed by the run.
-RESUMABLE = {"epochs", "accelerator", "devices", "strategy", "precision", "progress", "threads", "num_workers", "checkpoint_every"}
+RESUMABLE = {"epochs", "accelerator", "devices", "strategy", "precision", "progress", "threads", "num_workers", "checkpoint_every", "reuse_heap"}
 
 
 def pretrain(

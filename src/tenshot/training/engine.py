@@ -23,6 +23,7 @@ from tenshot.config import TrainConfig
 from tenshot.errors import CheckpointError, ConfigError, TrainingError
 from tenshot.methods.base import Method
 from tenshot.training.callbacks import History, NaNGuard
+from tenshot.training.heap import keep_freed_memory
 
 CHECKPOINTS = "checkpoints"
 LAST = "last.ckpt"
@@ -152,6 +153,8 @@ def fit(
     ``WithLabeled``) for semi-supervised methods."""
     if train.threads:
         torch.set_num_threads(train.threads)
+    if train.reuse_heap:
+        keep_freed_memory()
     L.seed_everything(train.seed, workers=True, verbose=False)
     x = seeded_subset(x, train.max_train, train.seed)
     method.check_data(len(x))
