@@ -7,7 +7,7 @@ from tenshot.api import Pretrainer
 from tenshot.training import engine
 from tenshot.training.heap import keep_freed_memory
 
-BLOCK = 20 << 20  # the size of the ssgan's largest weight-normed weight, 1000 x 5376 float32
+BLOCK = 20 << 20  # 20 MiB, about the ssgan's largest weight-normed weight (1000 x 5376 float32, 20.5 MiB)
 
 
 class MallInfo2(ctypes.Structure):
