@@ -160,6 +160,15 @@ def test_features_then_semisup_on_them(capsys, tmp_path, run, npz_spec):
     assert np.allclose(f["scale_range"], [lo, hi])
     assert np.allclose(f["x"], np.clip((raw - lo) / (hi - lo), 0, 1), atol=1e-6) and f["x"].min() >= 0 and f["x"].max() <= 1
     assert f["x_test"].shape == (24, raw.shape[1]) and np.array_equal(f["y"], src["y"]) and np.array_equal(f["y_test"], src["y_test"])
+    code, out, err = run_cli(capsys, "features", run, "--data", npz_spec, "--out", tmp_path / "pf.npz", "--scale", "feature")
+    assert code == 0, err
+    assert "(scale: feature)" in out
+    pf = np.load(tmp_path / "pf.npz")
+    tops = np.clip(np.percentile(raw, 99.9, axis=0), lo + 0.05 * (hi - lo), hi)  # each its own top, within [5%, 100%] of the run's
+    assert np.allclose(pf["feature_hi"], tops) and np.allclose(pf["scale_range"], [lo, hi])
+    assert np.allclose(pf["x"], np.clip((raw - lo) / (tops - lo), 0, 1), atol=1e-6)
+    assert np.allclose(pf["x_test"], np.clip((Pretrainer.load(run).transform(src["x_test"][:, None]) - lo) / (tops - lo), 0, 1), atol=1e-6)
+    assert (pf["x"].max(axis=0)[raw.std(axis=0) > 0] > 0.99).mean() > 0.9  # live features reach the top of [0, 1]
     code, _, err = run_cli(capsys, "features", run, "--data", npz_spec, "--out", tmp_path / "raw.npz", "--scale", "none")
     assert code == 0, err
     assert np.allclose(np.load(tmp_path / "raw.npz")["x"], raw, atol=1e-6)
