@@ -1,11 +1,13 @@
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import tenshot.methods.gan as gan_module
 from tenshot.config import TrainConfig
 from tenshot.errors import ConfigError, TrainingError
 from tenshot.methods.gan import DCGAN, GAN
+from tenshot.methods.rotation import rotations
 from tenshot.nn.encoders import pooled_features
 from tenshot.nn.gan import HistoricalAverage, VirtualBatchNorm
 from tenshot.training import fit
@@ -19,6 +21,7 @@ TECHNIQUES = {
     "historical_averaging": {"historical_averaging": 0.1},
     "label_smoothing": {"label_smoothing": 0.9},
     "virtual_batchnorm": {"virtual_batchnorm": True},
+    "rotation_loss": {"rotation_loss": 1.0},  # the self-supervised GAN of Chen et al. 2019
 }
 TECHNIQUES["all"] = {k: v for options in TECHNIQUES.values() for k, v in options.items()}
 
@@ -36,10 +39,13 @@ def test_one_step_moves_both_players(cls, shape, technique):
     x = torch.rand(6, *shape)
     before = {n: p.detach().clone() for n, p in gan.named_parameters()}
     final = fit(gan, x, ONE_STEP)["final"]
-    assert {"loss", "d_loss", "g_loss", "d_real", "d_fake"} <= set(final)
+    rotation = "rotation_loss" in TECHNIQUES[technique]
+    expected = {"loss", "d_loss", "g_loss", "d_real", "d_fake"}
+    expected |= {"d_rotation_loss", "d_rotation_acc", "g_rotation_loss", "g_rotation_acc"} if rotation else set()
+    assert expected <= set(final)
     assert all(isinstance(v, float) and torch.isfinite(torch.tensor(v)) for v in final.values())
     changed = {n.split(".")[0] for n, p in gan.named_parameters() if not torch.equal(before[n], p)}
-    assert changed == {"generator", "discriminator"}
+    assert changed == {"generator", "discriminator"} | ({"rotation_head"} if rotation else set())
     feats = gan.features(x)
     assert feats.ndim == 2 and len(feats) == 6 and torch.isfinite(feats).all()
 
@@ -85,6 +91,38 @@ def test_dcgan_defaults_follow_the_paper():
     assert all(isinstance(m, nn.ReLU) for m in gan.generator.net if isinstance(m, (nn.ReLU, nn.LeakyReLU)))
 
 
+@pytest.mark.parametrize("cls", [GAN, DCGAN])
+def test_rotation_loss_turns_real_images_in_one_pass_and_only_d_learns_the_head(cls):
+    gan = make(cls, rotation_loss=1.0, rotation_loss_g=0.5)
+    x = torch.rand(5, 1, 8, 8) * 2 - 1
+    logits, h, terms = gan.discriminate(x, 1.0)
+    views, turns = rotations(x)
+    all_logits, all_h = gan.discriminator(views)  # one pass over the 20 turned images
+    assert torch.allclose(logits, all_logits[:5]) and torch.allclose(h, all_h[:5])
+    expected = F.cross_entropy(gan.rotation_head(all_h), turns)
+    assert torch.allclose(terms["rotation_loss"], expected) and 0 <= terms["rotation_acc"] <= 1
+    # D's objective adds beta times its rotation loss on real images; G's alpha times that on its own
+    torch.manual_seed(1)
+    d_objective, d_terms = gan.discriminator_terms(x)
+    assert torch.allclose(d_objective, d_terms["d_loss"] + 1.0 * d_terms["d_rotation_loss"])
+    g_objective, g_terms = gan.generator_terms(x)
+    assert torch.allclose(g_objective, g_terms["g_loss"] + 0.5 * g_terms["g_rotation_loss"])
+    opt_d, opt_g = gan.configure_optimizers()
+    head = {id(p) for p in gan.rotation_head.parameters()}
+    assert head <= {id(p) for g in opt_d.param_groups for p in g["params"]}
+    assert not head & {id(p) for g in opt_g.param_groups for p in g["params"]}
+    # alpha 0: G's objective is the plain one, and the head is not part of the representation
+    gan = make(cls, rotation_loss=1.0, rotation_loss_g=0.0)
+    assert "g_rotation_loss" not in gan.generator_terms(x)[1]
+    assert gan.features(torch.rand(3, 1, 8, 8)).shape == make(cls).features(torch.rand(3, 1, 8, 8)).shape
+
+
+def test_rotation_loss_refuses_images_that_a_quarter_turn_reshapes():
+    with pytest.raises(ConfigError, match="square images"):
+        make(DCGAN, (1, 8, 12), rotation_loss=1.0)
+    make(DCGAN, (1, 8, 12))  # without it, any size
+
+
 def test_d_steps_updates_the_discriminator_k_times_per_generator_update():
     gan = make(GAN, d_steps=3)
     fit(gan, torch.rand(6, 1, 8, 8), ONE_STEP)
@@ -117,6 +155,7 @@ def test_virtual_batchnorm_reference_is_fixed_and_historical_averages_are_buffer
         ({"collapse_patience": -1}, "collapse_patience must be >= 0"),
         ({"beta1": 1.0}, r"beta1 must be in \[0, 1\)"),
         ({"kernel": 4}, "kernel must be odd"),
+        ({"rotation_loss": -1.0}, "rotation_loss and rotation_loss_g must be >= 0"),
         ({"hidden": (8,)}, "unknown option"),
     ],
 )

@@ -6,6 +6,12 @@ Per batch: ``d_steps`` discriminator updates, then one generator update, each pl
 its own Adam. Real images in [0, 1] are mapped to [-1, 1], the range of G's tanh output.
 The representation (``transform``) is the discriminator's hidden activations, conv maps
 max-pooled to 4x4 (Radford et al. 2015, sec. 5.1).
+
+``rotation_loss`` > 0 makes it the self-supervised GAN of Chen et al. 2019 ("Self-Supervised
+GANs via Auxiliary Rotation Loss"): D also tells which of four quarter turns a real image
+got (weight beta = ``rotation_loss``), and G is rewarded when D can tell its images' turns
+too (weight alpha = ``rotation_loss_g``). The pretext keeps D's features from forgetting
+what real images look like while the generator moves, which is what a probe reads.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from torch import nn
 from tenshot.config import Config, opt
 from tenshot.errors import ConfigError, TrainingError
 from tenshot.losses.gan import discriminator_loss, feature_matching_loss, generator_loss
+from tenshot.losses.pretext import pretext_classification
 from tenshot.methods.base import Method, eval_mode
 from tenshot.nn.encoders import pooled_features
+from tenshot.methods.rotation import N_ROTATIONS, rotations
 from tenshot.nn.gan import (
     ConvGenerator, Discriminator, Generator, HistoricalAverage, MLPGenerator,
     conv_discriminator, dcgan_init, mlp_discriminator,
@@ -48,9 +56,22 @@ class AdversarialConfig(Config):
     collapse_patience: int = opt(
         200, "stop when D rejects every generated image with certainty for this many steps in a row; 0 = off"
     )
+    rotation_loss: float = opt(
+        0.0, "weight (beta) of D's loss for telling the quarter turn of real images: the self-supervised GAN of "
+        "Chen et al. 2019 (their 1.0); square images only; 0 = off",
+    )
+    rotation_loss_g: float = opt(
+        0.2, "with rotation_loss: weight (alpha) of that loss on G's images in G's objective (Chen et al.: 0.2; "
+        "0 = D's term alone: G's step then passes its batch through D once, not in four turns)",
+    )
 
     def validate(self) -> None:
         super().validate()
+        if self.rotation_loss < 0 or self.rotation_loss_g < 0:
+            raise ConfigError(
+                f"rotation_loss and rotation_loss_g must be >= 0 (1.0 and 0.2 as in Chen et al. 2019; 0 = off), "
+                f"got {self.rotation_loss} and {self.rotation_loss_g}"
+            )
         if not 0.0 <= self.beta1 < 1.0:
             raise ConfigError(f"beta1 must be in [0, 1), got {self.beta1}")
         if not 0.0 < self.label_smoothing <= 1.0:
@@ -98,6 +119,15 @@ class GAN(Method):
                 "g": HistoricalAverage(self.generator.parameters()),
             })
         self.collapsed_steps = 0
+        self.rotation_head: nn.Linear | None = None
+        if config.rotation_loss:
+            if input_shape[1] != input_shape[2]:
+                raise ConfigError(
+                    f"rotation_loss needs square images (a quarter turn must keep the shape), got {input_shape[1]}x"
+                    f"{input_shape[2]}; crop or pad them, or set rotation_loss 0"
+                )
+            # Its own linear head on D's last hidden block, beside the real/fake logit (Chen et al.).
+            self.rotation_head = nn.Linear(self.discriminator.feature_dim, N_ROTATIONS)
 
     def build(self, config: GANConfig, reference_size: int) -> tuple[Generator, Discriminator]:
         """The two networks: the only part a variant changes."""
@@ -118,27 +148,51 @@ class GAN(Method):
         """real (N, C, H, W) in [-1, 1] -> (what D minimises, its terms with D(x) and D(G(z)))."""
         with torch.no_grad():  # D's step must not move G
             fake = self.generator(self.noise(len(real)))
-        real_logits, _ = self.discriminator(real)
+        real_logits, _, rotation = self.discriminate(real, self.config.rotation_loss)
         fake_logits, _ = self.discriminator(fake)
         terms = {
             "d_loss": discriminator_loss(real_logits, fake_logits, self.config.label_smoothing),
             "d_real": torch.sigmoid(real_logits).mean(),  # D(x): 1 = sure it is real
             "d_fake": torch.sigmoid(fake_logits).mean(),  # D(G(z))
             **self.penalty("d", self.discriminator),
+            **{f"d_{k}": v for k, v in rotation.items()},
         }
-        return terms["d_loss"] + terms.get("d_history", 0.0), terms
+        objective = terms["d_loss"] + terms.get("d_history", 0.0)
+        if rotation:
+            objective = objective + self.config.rotation_loss * rotation["rotation_loss"]
+        return objective, terms
+
+    def discriminate(
+        self, x: torch.Tensor, rotation_weight: float
+    ) -> tuple[torch.Tensor, torch.Tensor, dict[str, torch.Tensor]]:
+        """D on images x (N, C, H, W) in [-1, 1] -> real/fake logits (N,), last hidden block
+        (N, F), and with a rotation weight > 0 the rotation terms {"rotation_loss",
+        "rotation_acc"}. Then D sees all four turns of x in one pass, as in Chen et al.'s
+        code (one batch-norm batch), and the unturned quarter gives the logits."""
+        if not rotation_weight or self.rotation_head is None:
+            logits, h = self.discriminator(x)
+            return logits, h, {}
+        views, turns = rotations(x)
+        logits, h = self.discriminator(views)
+        pretext = pretext_classification(self.rotation_head(h), turns)
+        n = len(x)  # views[:n] are the images as given (turn 0)
+        return logits[:n], h[:n], {"rotation_loss": pretext["loss"], "rotation_acc": pretext["pretext_acc"]}
 
     def generator_terms(self, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """real (N, C, H, W) in [-1, 1] -> (what G minimises, its terms)."""
-        fake_logits, fake_h = self.discriminator(self.generator(self.noise(len(real))))
+        weight = self.config.rotation_loss_g if self.config.rotation_loss else 0.0
+        fake_logits, fake_h, rotation = self.discriminate(self.generator(self.noise(len(real))), weight)
         if self.config.feature_matching:
             with torch.no_grad():  # the real side is a fixed target for G
                 _, real_h = self.discriminator(real)
             g_loss = feature_matching_loss(real_h, fake_h)
         else:
             g_loss = generator_loss(fake_logits)
-        terms = {"g_loss": g_loss, **self.penalty("g", self.generator)}
-        return g_loss + terms.get("g_history", 0.0), terms
+        terms = {"g_loss": g_loss, **self.penalty("g", self.generator), **{f"g_{k}": v for k, v in rotation.items()}}
+        objective = g_loss + terms.get("g_history", 0.0)
+        if rotation:
+            objective = objective + weight * rotation["rotation_loss"]
+        return objective, terms
 
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Both players' terms on images x (N, C, H, W) in [0, 1], without a step (the
@@ -151,9 +205,14 @@ class GAN(Method):
     def configure_optimizers(self) -> list[torch.optim.Optimizer]:
         betas = (self.config.beta1, 0.999)
         return [
-            torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr_d, betas=betas),
+            torch.optim.Adam(self.discriminator_parameters(), lr=self.config.lr_d, betas=betas),
             torch.optim.Adam(self.generator.parameters(), lr=self.config.lr_g, betas=betas),
         ]
+
+    def discriminator_parameters(self) -> list[nn.Parameter]:
+        """What D's optimizer moves: D, and its rotation head when there is one."""
+        head = list(self.rotation_head.parameters()) if self.rotation_head is not None else []
+        return [*self.discriminator.parameters(), *head]
 
     def step(self, optimizer, loss: torch.Tensor, player: str, net: nn.Module) -> None:
         optimizer.zero_grad(set_to_none=True)

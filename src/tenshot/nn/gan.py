@@ -205,6 +205,7 @@ class Discriminator(nn.Module):
     def __init__(self, blocks: list[nn.Module], feature_dim: int, minibatch_discrimination: bool = False) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(blocks)
+        self.feature_dim = feature_dim  # of the last hidden block flattened: what forward returns beside the logits
         self.minibatch = MinibatchDiscrimination(feature_dim) if minibatch_discrimination else None
         self.out = nn.Linear(self.minibatch.out_features if self.minibatch else feature_dim, 1)
 
