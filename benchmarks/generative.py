@@ -33,6 +33,7 @@ CONFIGS: dict[str, tuple[str, dict]] = {
     "dcgan+historical-avg": ("dcgan", dict(epochs=5, max_train=30000, historical_averaging=0.01)),
     "dcgan+label-smoothing": ("dcgan", dict(epochs=5, max_train=30000, label_smoothing=0.9)),
     "dcgan+virtual-bn": ("dcgan", dict(epochs=5, max_train=30000, virtual_batchnorm=True)),
+    "dcgan+rotation-loss": ("dcgan", dict(epochs=5, max_train=30000, rotation_loss=1.0)),  # Chen et al. 2019
     "vae": ("vae", dict(epochs=10, max_train=30000)),
     "rbm": ("rbm", dict(epochs=5, max_train=30000)),
 }

@@ -94,12 +94,12 @@ def test_dcgan_defaults_follow_the_paper():
 @pytest.mark.parametrize("cls", [GAN, DCGAN])
 def test_rotation_loss_turns_real_images_in_one_pass_and_only_d_learns_the_head(cls):
     gan = make(cls, rotation_loss=1.0, rotation_loss_g=0.5)
-    x = torch.rand(5, 1, 8, 8) * 2 - 1
-    logits, h, terms = gan.discriminate(x, 1.0)
-    views, turns = rotations(x)
-    all_logits, all_h = gan.discriminator(views)  # one pass over the 20 turned images
-    assert torch.allclose(logits, all_logits[:5]) and torch.allclose(h, all_h[:5])
-    expected = F.cross_entropy(gan.rotation_head(all_h), turns)
+    x = torch.rand(8, 1, 8, 8) * 2 - 1
+    logits, h, terms = gan.discriminate(x)
+    views, turns = rotations(x[:2])  # the first quarter in its four turns
+    all_logits, all_h = gan.discriminator(torch.cat([x, views[2:]]))  # one pass: 8 + 6 images
+    assert torch.allclose(logits, all_logits[:8]) and torch.allclose(h, all_h[:8])
+    expected = F.cross_entropy(gan.rotation_head(torch.cat([all_h[:2], all_h[8:]])), turns)
     assert torch.allclose(terms["rotation_loss"], expected) and 0 <= terms["rotation_acc"] <= 1
     # D's objective adds beta times its rotation loss on real images; G's alpha times that on its own
     torch.manual_seed(1)
@@ -115,6 +115,18 @@ def test_rotation_loss_turns_real_images_in_one_pass_and_only_d_learns_the_head(
     gan = make(cls, rotation_loss=1.0, rotation_loss_g=0.0)
     assert "g_rotation_loss" not in gan.generator_terms(x)[1]
     assert gan.features(torch.rand(3, 1, 8, 8)).shape == make(cls).features(torch.rand(3, 1, 8, 8)).shape
+
+
+def test_rotation_loss_shows_d_real_and_generated_batches_in_the_same_mix():
+    """Batch norm in D would otherwise tell a turned-and-unturned real batch from a plain
+    generated one by its statistics alone."""
+    gan = make(DCGAN, rotation_loss=1.0, feature_matching=True)
+    sizes = []
+    gan.discriminator.register_forward_pre_hook(lambda module, args: sizes.append(len(args[0])))
+    x = torch.rand(8, 1, 8, 8) * 2 - 1
+    gan.discriminator_terms(x)
+    gan.generator_terms(x)
+    assert sizes == [8 + 6] * 4  # D's step: real, generated; G's step: generated, real (feature matching)
 
 
 def test_rotation_loss_refuses_images_that_a_quarter_turn_reshapes():
