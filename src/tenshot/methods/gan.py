@@ -167,7 +167,7 @@ class GAN(Method):
         (N, F), and with a rotation head the rotation terms {"rotation_loss", "rotation_acc"}.
 
         Then the first quarter of the batch is also turned by 90, 180 and 270 degrees (a
-        quarter keeps a step's cost at about 1.75 plain ones) and D sees all N + 3N/4 images
+        quarter: D's passes grow 1.75x instead of 4x) and D sees all N + 3N/4 images
         in one pass; the N as given give the logits, the quarter in its four turns the
         rotation terms. Real and generated
         batches go through D the same way in both players' steps, so D's batch norm sees
