@@ -252,6 +252,11 @@ def nan_npz(tmp: Path) -> str:
     return f"npz:{tmp / 'nan.npz'}"
 
 
+def wide_npz(tmp: Path) -> str:
+    np.savez(tmp / "wide.npz", x=np.zeros((6, 8, 12), np.float32))
+    return f"npz:{tmp / 'wide.npz'}"
+
+
 BAD = {
     "unknown method": (lambda t, r, d: ["pretrain", "vae9", "--data", d, "--out", r], "unknown method 'vae9'"),
     "unknown data": (lambda t, r, d: ["pretrain", "autoencoder", "--data", "cifar", "--out", t / "n"], "unknown data 'cifar'"),
@@ -273,6 +278,8 @@ BAD = {
     "features non-run": (lambda t, r, d: ["features", t, "--data", d, "--out", t / "f.npz"], "not a tenshot run"),
     "features to a non-npz": (lambda t, r, d: ["features", r, "--data", d, "--out", t / "f.csv"], "must name an .npz file"),
     "features, one of two a non-run": (lambda t, r, d: ["features", r, t, "--data", d, "--out", t / "f.npz"], "not a tenshot run"),
+    "rotation loss on non-square images": (lambda t, r, d: ["pretrain", "dcgan", "--data", wide_npz(t), "--out", t / "n",
+                                                            "--rotation-loss", "1"], "rotation_loss needs square images"),
     "bad option value": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--encoder", "rnn"], "invalid choice"),
 }
 

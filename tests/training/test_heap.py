@@ -19,7 +19,7 @@ class MallInfo2(ctypes.Structure):
 
 def glibc():
     if not sys.platform.startswith("linux"):  # CDLL(None), the process's own C library, is POSIX only
-        pytest.skip("needs glibc >= 2.33")
+        pytest.skip("needs Linux with glibc >= 2.33")
     libc = ctypes.CDLL(None)
     if not hasattr(libc, "mallinfo2"):
         pytest.skip("needs glibc >= 2.33")

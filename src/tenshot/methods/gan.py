@@ -26,8 +26,8 @@ from tenshot.errors import ConfigError, TrainingError
 from tenshot.losses.gan import discriminator_loss, feature_matching_loss, generator_loss
 from tenshot.losses.pretext import pretext_classification
 from tenshot.methods.base import Method, eval_mode
-from tenshot.nn.encoders import pooled_features
 from tenshot.methods.rotation import N_ROTATIONS, rotations
+from tenshot.nn.encoders import pooled_features
 from tenshot.nn.gan import (
     ConvGenerator, Discriminator, Generator, HistoricalAverage, MLPGenerator,
     conv_discriminator, dcgan_init, mlp_discriminator,
@@ -167,11 +167,11 @@ class GAN(Method):
         (N, F), and with a rotation head the rotation terms {"rotation_loss", "rotation_acc"}.
 
         Then the first quarter of the batch is also turned by 90, 180 and 270 degrees (a
-        quarter: D's passes grow 1.75x instead of 4x) and D sees all N + 3N/4 images
-        in one pass; the N as given give the logits, the quarter in its four turns the
-        rotation terms. Real and generated
-        batches go through D the same way in both players' steps, so D's batch norm sees
-        the same mixture on both sides and cannot tell them apart by its statistics."""
+        quarter: D's passes grow 1.75x instead of 4x) and D sees all N + 3N/4 images in one
+        pass; the N as given give the logits, the quarter in its four turns the rotation
+        terms. Real and generated batches go through D the same way in both players'
+        steps, so D's batch norm sees the same mixture on both sides and cannot tell them
+        apart by its statistics."""
         if self.rotation_head is None:
             logits, h = self.discriminator(x)
             return logits, h, {}
@@ -184,8 +184,8 @@ class GAN(Method):
     def generator_terms(self, real: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """real (N, C, H, W) in [-1, 1] -> (what G minimises, its terms)."""
         fake_logits, fake_h, rotation = self.discriminate(self.generator(self.noise(len(real))))
-        weight = self.config.rotation_loss_g if rotation else 0.0
-        rotation = rotation if weight else {}
+        if not self.config.rotation_loss_g:
+            rotation = {}  # alpha 0: G's objective leaves the turns out
         if self.config.feature_matching:
             with torch.no_grad():  # the real side is a fixed target for G
                 _, real_h, _ = self.discriminate(real)
@@ -195,7 +195,7 @@ class GAN(Method):
         terms = {"g_loss": g_loss, **self.penalty("g", self.generator), **{f"g_{k}": v for k, v in rotation.items()}}
         objective = g_loss + terms.get("g_history", 0.0)
         if rotation:
-            objective = objective + weight * rotation["rotation_loss"]
+            objective = objective + self.config.rotation_loss_g * rotation["rotation_loss"]
         return objective, terms
 
     def losses(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
