@@ -1,5 +1,6 @@
 import json
 import math
+import shutil
 import warnings
 
 import pytest
@@ -41,6 +42,21 @@ def test_run_folder_has_checkpoints_csv_log_and_resume(tiny_ds, tmp_path):
     assert (run / "checkpoints" / "epoch003.ckpt").exists()
     assert (run / "logs" / "version_1" / "metrics.csv").exists()  # the first log is kept
 
+
+
+def test_a_moved_run_resumes_into_its_own_last_checkpoint(tiny_ds, tmp_path):
+    # A copied or renamed run folder: Lightning does not recognise last.ckpt as its own and
+    # would write last-v1.ckpt beside it, so a second --resume would go back to the old epoch.
+    Pretrainer("autoencoder", **FAST).fit(tiny_ds.x_train, run_dir=tmp_path / "a")
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nor a warning about the folder's old name
+        Pretrainer("autoencoder", **{**FAST, "epochs": 3}).fit(tiny_ds.x_train, run_dir=tmp_path / "b", resume=True)
+    ckpts = sorted(p.name for p in (tmp_path / "b" / "checkpoints").iterdir())
+    assert ckpts == ["epoch000.ckpt", "epoch001.ckpt", "epoch002.ckpt", "last.ckpt"]
+    assert torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
+    rep = Pretrainer("autoencoder", **{**FAST, "epochs": 4}).fit(tiny_ds.x_train, run_dir=tmp_path / "b", resume=True)
+    assert [row["epoch"] for row in rep.history_["curves"]] == [1, 2, 3, 4]
 
 class Exploding(Autoencoder):
     """Returns a NaN loss from the second epoch on."""

@@ -117,6 +117,9 @@ def make_trainer(train: TrainConfig, max_epochs: int, run_dir: Path | None, call
             ModelCheckpoint(
                 dirpath=run_dir / CHECKPOINTS, filename="epoch{epoch:03d}", auto_insert_metric_name=False,
                 save_top_k=-1, every_n_epochs=train.checkpoint_every, save_last=True,
+                # Every file in the folder is this run's: a run copied or moved elsewhere and
+                # resumed must overwrite last.ckpt, not write last-v1.ckpt beside a stale one.
+                enable_version_counter=False,
             )
         ]
     # logs/version_N/metrics.csv: a resumed run gets a new version instead of overwriting.
@@ -183,6 +186,8 @@ def fit(
         warnings.filterwarnings("ignore", ".*does not have many workers.*")
         warnings.filterwarnings("ignore", ".*number of training batches.*")
         warnings.filterwarnings("ignore", ".*exists and is not empty.*")
+        # A resumed run in a moved folder: the callback's best-k state is not reloaded; it keeps none.
+        warnings.filterwarnings("ignore", ".*dirpath has changed from.*")
         # Lightning 2.6 calls a torch._pytree API that torch 2.13 deprecates; not ours to fix.
         warnings.filterwarnings("ignore", ".*LeafSpec.*", category=FutureWarning)
         trainer = make_trainer(train, method.total_epochs(train.epochs), run_dir, [NaNGuard(hint), history])
