@@ -43,7 +43,6 @@ def test_run_folder_has_checkpoints_csv_log_and_resume(tiny_ds, tmp_path):
     assert (run / "logs" / "version_1" / "metrics.csv").exists()  # the first log is kept
 
 
-
 def test_a_moved_run_resumes_into_its_own_last_checkpoint(tiny_ds, tmp_path):
     # A copied or renamed run folder: Lightning does not recognise last.ckpt as its own and
     # would write last-v1.ckpt beside it, so a second --resume would go back to the old epoch.
@@ -57,6 +56,7 @@ def test_a_moved_run_resumes_into_its_own_last_checkpoint(tiny_ds, tmp_path):
     assert torch.load(tmp_path / "b" / "checkpoints" / "last.ckpt", weights_only=True)["epoch"] == 2
     rep = Pretrainer("autoencoder", **{**FAST, "epochs": 4}).fit(tiny_ds.x_train, run_dir=tmp_path / "b", resume=True)
     assert [row["epoch"] for row in rep.history_["curves"]] == [1, 2, 3, 4]
+
 
 class Exploding(Autoencoder):
     """Returns a NaN loss from the second epoch on."""

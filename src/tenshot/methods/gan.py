@@ -149,7 +149,9 @@ class GAN(Method):
         with torch.no_grad():  # D's step must not move G
             fake = self.generator(self.noise(len(real)))
         real_logits, _, rotation = self.discriminate(real)
-        fake_logits, _, _ = self.discriminate(fake)  # D learns the turns of real images only (Chen et al.)
+        # The same mix of turns as the real batch (batch norm); D learns the turns of real
+        # images only (Chen et al.), so the generated ones' rotation terms are dropped.
+        fake_logits, _, _ = self.discriminate(fake)
         terms = {
             "d_loss": discriminator_loss(real_logits, fake_logits, self.config.label_smoothing),
             "d_real": torch.sigmoid(real_logits).mean(),  # D(x): 1 = sure it is real
