@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from tenshot.cli import main
@@ -180,6 +181,38 @@ def test_features_then_semisup_on_them(capsys, tmp_path, run, npz_spec):
     assert Pretrainer.load(tmp_path / "ss").model.architecture == "mlp"
 
 
+def test_semisup_ensemble_of_members_trained_side_by_side(capsys, tmp_path, npz_spec):
+    """--members 2 --jobs 2: two runs on the same labels with seeds 3 and 4, each in its own
+    process; the ensemble's probabilities are the mean of theirs, and member-0 is the run
+    that `--seed 3` alone gives."""
+    from tenshot.api import SemiSupervisedClassifier, SemiSupervisedEnsemble
+
+    argv = ["semisup", "ssgan", "--data", npz_spec, "--labels-per-class", "2", "--epochs", "2", "--batch-size", "16",
+            "--hidden", "16,8", "--g-hidden", "8", "--seed", "3", "--threads", "1", "--no-progress"]
+    code, out, err = run_cli(capsys, *argv, "--out", tmp_path / "ens", "--members", "2", "--jobs", "2")
+    assert code == 0, err
+    assert "members' test accuracies" in out and "config.json, member-0/, member-1/, metrics.json" in out
+    config = json.loads((tmp_path / "ens" / "config.json").read_text())
+    assert config["kind"] == "semisup-ensemble" and config["seeds"] == [3, 4] and config["status"] == "done"
+    metrics = json.loads((tmp_path / "ens" / "metrics.json").read_text())
+    members = [SemiSupervisedClassifier.load(tmp_path / "ens" / f"member-{k}") for k in range(2)]
+    assert [m.seed for m in members] == [3, 4] and all(m.threads == 1 for m in members)
+    assert metrics["member_test_accuracies"] == [m.history_["test_accuracy"] for m in members]
+    src = np.load(npz_spec[4:])
+    xt, yt = src["x_test"][:, None], src["y_test"]
+    ens = SemiSupervisedEnsemble.load(tmp_path / "ens")
+    probas = [m.predict_proba(xt) for m in members]
+    w0, w1 = (next(iter(m.model_.state_dict().values())) for m in members)
+    assert not torch.allclose(w0, w1)  # two seeds, two classifiers
+    assert np.allclose(ens.predict_proba(xt), np.mean(probas, axis=0))
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(ens.predict(xt) == yt))
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "one")
+    assert code == 0, err
+    assert np.allclose(SemiSupervisedClassifier.load(tmp_path / "one").predict_proba(xt), probas[0], atol=1e-5)
+    code, _, err = run_cli(capsys, "probe", tmp_path / "ens", "--data", npz_spec, "--labels-per-class", "2")
+    assert code == 2 and "is a 'semisup-ensemble' run" in err
+
+
 def test_features_of_two_runs_side_by_side(capsys, tmp_path, run, npz_spec):
     """Several runs: their features concatenated in the order given, each scaled by its
     own range, so a run with large features does not squash the other's."""
@@ -280,6 +313,8 @@ BAD = {
     "features, one of two a non-run": (lambda t, r, d: ["features", r, t, "--data", d, "--out", t / "f.npz"], "not a tenshot run"),
     "rotation loss on non-square images": (lambda t, r, d: ["pretrain", "dcgan", "--data", wide_npz(t), "--out", t / "n",
                                                             "--rotation-loss", "1"], "rotation_loss needs square images"),
+    "ensemble of 0 members": (lambda t, r, d: ["semisup", "ssgan", "--data", d, "--labels-per-class", "2", "--out", t / "n",
+                                                "--members", "0"], "--members and --jobs must be at least 1"),
     "bad option value": (lambda t, r, d: ["pretrain", "autoencoder", "--data", d, "--out", r, "--encoder", "rnn"], "invalid choice"),
 }
 

@@ -10,6 +10,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "Pretrainer": "tenshot.api",
     "FewShotClassifier": "tenshot.api",
+    "SemiSupervisedClassifier": "tenshot.api",
+    "SemiSupervisedEnsemble": "tenshot.api",
     "Dataset": "tenshot.data",
     "load_dataset": "tenshot.data",
 }

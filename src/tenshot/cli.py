@@ -127,10 +127,15 @@ def cmd_semisup(args: argparse.Namespace) -> int:
     m = semisup(
         args.method, args.data, Path(args.out), labels_per_class=args.labels_per_class, label_seed=args.label_seed,
         data_dir=args.data_dir, force=args.force, train=picked(args, TrainConfig), method_options=picked(args, config_cls),
+        members=args.members, jobs=args.jobs,
     )
+    if args.members > 1:
+        each = ", ".join(f"{100 * a:.2f}%" for a in m["member_test_accuracies"])
+        print(f"members' test accuracies {each}; their averaged probabilities:")
     print(f"test accuracy {100 * m['test_accuracy']:.2f}% with {m['labels_per_class']} labels per class "
           f"({m['n_labeled']} labeled, {m['n_unlabeled']} unlabeled images)")
-    print(f"wrote {args.out}: config.json, model.safetensors, metrics.json")
+    files = ", ".join(f"member-{k}/" for k in range(args.members)) if args.members > 1 else "model.safetensors"
+    print(f"wrote {args.out}: config.json, {files}, metrics.json")
     return 0
 
 
@@ -218,6 +223,11 @@ def build_parser(argv: list[str]) -> Parser:
     add_data_options(p)
     p.add_argument("--labels-per-class", type=int, required=True, help="labeled images per class, e.g. 10")
     p.add_argument("--label-seed", type=int, default=0, help="which labeled images are drawn (default: 0)")
+    p.add_argument("--members", type=int, default=1,
+                   help="train an ensemble of N runs on the same labels (seeds S, S+1, ...) and average their "
+                        "class probabilities, as in Salimans et al. 2016 (default: 1, a single run)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="members trained at a time, each in its own process with --threads threads (default: 1)")
     add_run_options(p, argv, "semisup")
     p.set_defaults(func=cmd_semisup)
 

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
+import numpy as np
 import torch
 
 from tenshot import io
@@ -276,8 +277,6 @@ def export_features(runs: Path | str | Iterable[Path | str], data: str | Dataset
     +1.1 / +1.3 on three dev splits (``ssgan_on_rotation_w48_features_dev_amx_cpu`` in
     ``benchmarks/semisup_dev.json``).
     "none": as they are."""
-    import numpy as np
-
     if scale not in FEATURE_SCALES:
         raise ConfigError(f"unknown scale {scale!r}: use one of {', '.join(FEATURE_SCALES)}")
     out = Path(out)
@@ -330,27 +329,33 @@ def semisup(
     force: bool = False,
     train: dict[str, Any] | None = None,
     method_options: dict[str, Any] | None = None,
+    members: int = 1,
+    jobs: int = 1,
 ) -> dict[str, Any]:
     """Train a semi-supervised method on all train images with ``labels_per_class`` labels
-    each (drawn with ``label_seed``), score it once on the test split; writes run ``out``."""
-    import numpy as np
+    each (drawn with ``label_seed``), score it once on the test split; writes run ``out``.
 
+    ``members`` > 1: an ensemble (``SemiSupervisedEnsemble``): that many runs on the same
+    labeled images with seeds seed, seed + 1, ..., in ``out/member-K``, ``jobs`` at a time
+    in separate processes (on a CPU, two one-thread processes side by side get more done
+    than one two-thread process); its test accuracy is that of their averaged class
+    probabilities, and metrics.json also gives each member's.
+    """
     from tenshot.api import SemiSupervisedClassifier
     from tenshot.data import few_label_indices
 
+    if members < 1 or jobs < 1:
+        raise ConfigError(f"--members and --jobs must be at least 1, got {members} and {jobs}")
     clf = SemiSupervisedClassifier(method, **(train or {}), **(method_options or {}))
     clf.check()  # validate options before any work
     ds = load_dataset(data, data_dir) if isinstance(data, str) else data
     data_name = data if isinstance(data, str) else ds.name
-    if ds.y_train is None:
-        raise DataError(f"{data_name} has no labels: semi-supervised training needs a few labeled images per class")
-    if ds.x_test is None or ds.y_test is None:
-        raise DataError(f"{data_name} has no labeled test split to score the classifier on")
-    missing = sorted(set(ds.y_test.tolist()) - set(ds.y_train.tolist()))
-    if missing:
-        names = ", ".join(ds.classes[i] if i < len(ds.classes) else str(i) for i in missing)
-        raise DataError(f"the test split has classes absent from the labeled train data ({names}); the class sets must match")
+    _check_semisup_data(ds, data_name)
     idx = few_label_indices(ds.y_train, labels_per_class, seed=label_seed, classes=ds.classes)
+    if members > 1:
+        return _semisup_ensemble(clf, data, ds, data_name, Path(out), idx, force, members, jobs,
+                                 dict(labels_per_class=labels_per_class, label_seed=label_seed, data_dir=data_dir,
+                                      method_options=method_options))
     y = np.full(len(ds.x_train), -1)
     y[idx] = ds.y_train.numpy()[idx]
     with io.output_run(Path(out), force=force) as run_dir:
@@ -363,4 +368,60 @@ def semisup(
         metrics = {"test_accuracy": accuracy, "labels_per_class": labels_per_class, "label_seed": label_seed,
                    "n_labeled": len(idx), "n_unlabeled": clf.history_["train_samples"]}
         clf.save(run_dir, data=data_name, metrics=metrics)
+    return metrics
+
+
+def _check_semisup_data(ds: Dataset, data_name: str) -> None:
+    if ds.y_train is None:
+        raise DataError(f"{data_name} has no labels: semi-supervised training needs a few labeled images per class")
+    if ds.x_test is None or ds.y_test is None:
+        raise DataError(f"{data_name} has no labeled test split to score the classifier on")
+    missing = sorted(set(ds.y_test.tolist()) - set(ds.y_train.tolist()))
+    if missing:
+        names = ", ".join(ds.classes[i] if i < len(ds.classes) else str(i) for i in missing)
+        raise DataError(f"the test split has classes absent from the labeled train data ({names}); the class sets must match")
+
+
+def _semisup_member(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """One member of an ensemble, in a worker process (a module-level function: picklable)."""
+    return semisup(**kwargs)
+
+
+def _semisup_ensemble(clf, data: str | Dataset, ds: Dataset, data_name: str, out: Path, idx: np.ndarray,
+                      force: bool, members: int, jobs: int, common: dict[str, Any]) -> dict[str, Any]:
+    """``semisup`` with ``members`` > 1: ``clf`` (the checked, unfitted classifier) gives
+    the members' parameters; each member is a whole ``semisup`` run of its own."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from tenshot import __version__
+    from tenshot.api import SemiSupervisedEnsemble
+
+    params = SemiSupervisedEnsemble(clf, n_members=members).member_params()
+    names = [f"member-{k}" for k in range(members)]
+    with io.output_run(out, force=force) as run_dir:
+        io.write_json(run_dir / io.CONFIG, {
+            "tenshot": __version__, "kind": SemiSupervisedEnsemble.KIND, "method": clf.method, "members": names,
+            "seeds": [p["seed"] for p in params], "data": data_name, "labels_per_class": common["labels_per_class"],
+            "label_seed": common["label_seed"], "status": "running"})
+        tasks = []
+        for name, p in zip(names, params):
+            engine = {k: v for k, v in p.items() if k in TrainConfig.__dataclass_fields__}
+            if jobs > 1:
+                engine["progress"] = False  # bars of processes side by side would overwrite each other
+            tasks.append({**common, "method": clf.method, "data": data, "out": run_dir / name, "train": engine})
+        if jobs == 1:
+            results = [semisup(**t) for t in tasks]
+        else:
+            # spawn: a forked child would inherit torch's thread pools and Lightning's state.
+            with ProcessPoolExecutor(min(jobs, members), mp_context=multiprocessing.get_context("spawn")) as pool:
+                results = list(pool.map(_semisup_member, tasks))
+        ens = SemiSupervisedEnsemble.load(run_dir)
+        accuracy = float(ens.score(ds.x_test, ds.y_test.numpy()))  # the ensemble's one use of test labels
+        metrics = {"test_accuracy": accuracy, "member_test_accuracies": [r["test_accuracy"] for r in results],
+                   "labels_per_class": common["labels_per_class"], "label_seed": common["label_seed"],
+                   "n_labeled": len(idx), "n_unlabeled": results[0]["n_unlabeled"], "members": members}
+        io.write_json(run_dir / io.METRICS, metrics)
+        config = io.read_json(run_dir / io.CONFIG)
+        io.write_json(run_dir / io.CONFIG, {**config, "status": "done"})
     return metrics

@@ -11,9 +11,9 @@ from torch.nn.utils import parametrize
 
 import tenshot.registry
 from tenshot import io
-from tenshot.api import SemiSupervisedClassifier
+from tenshot.api import SemiSupervisedClassifier, SemiSupervisedEnsemble
 from tenshot.config import TrainConfig
-from tenshot.errors import ConfigError
+from tenshot.errors import ConfigError, DataError
 from tenshot.losses.semisup_gan import supervised_loss, unsupervised_loss
 from tenshot.methods.ssgan import (
     SSGAN, GaussianNoise, SSGANConfig, ema_update, init_from_data, linear_decay, RandomFlip, sigmoid_rampup, tied_noise
@@ -355,3 +355,21 @@ def test_semisupervised_classifier_fits_predicts_and_round_trips(tiny_ds, tmp_pa
     assert any(k.startswith("ema.module.") for k in io.load_weights(tmp_path / "run" / io.WEIGHTS))
     again = SemiSupervisedClassifier.load(tmp_path / "run")
     assert np.allclose(again.predict_proba(tiny_ds.x_test), proba, atol=1e-6)
+
+
+def test_ensemble_fits_members_with_consecutive_seeds_and_averages_their_probabilities(tiny_ds):
+    y = np.full(len(tiny_ds.y_train), -1)
+    labeled = np.concatenate([np.flatnonzero(tiny_ds.y_train.numpy() == c)[:2] for c in range(3)])
+    y[labeled] = tiny_ds.y_train.numpy()[labeled]
+    options = {k: v for k, v in TINY.items() if k != "n_classes"}
+    base = SemiSupervisedClassifier("ssgan", epochs=2, batch_size=16, seed=5, accelerator="cpu", architecture="mlp", **options)
+    ens = SemiSupervisedEnsemble(base, n_members=3).fit(tiny_ds.x_train, y)
+    assert [m.seed for m in ens.estimators_] == [5, 6, 7] and base.seed == 5 and not hasattr(base, "model_")
+    probas = [m.predict_proba(tiny_ds.x_test) for m in ens.estimators_]
+    assert np.allclose(ens.predict_proba(tiny_ds.x_test), np.mean(probas, axis=0))
+    assert np.array_equal(ens.classes_, [0, 1, 2])
+    other = SemiSupervisedClassifier("ssgan", epochs=1, batch_size=16, accelerator="cpu", architecture="mlp", **options)
+    with pytest.raises(DataError, match="trained on different classes"):
+        ens._set_members([ens.estimators_[0], other.fit(tiny_ds.x_train, np.where(y == 2, -1, y))])
+    with pytest.raises(ConfigError, match="at least 1 member"):
+        SemiSupervisedEnsemble(base, n_members=0).fit(tiny_ds.x_train, y)
