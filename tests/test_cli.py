@@ -210,7 +210,7 @@ def test_semisup_ensemble_of_members_trained_side_by_side(capsys, tmp_path, npz_
     assert code == 0, err
     assert np.allclose(SemiSupervisedClassifier.load(tmp_path / "one").predict_proba(xt), probas[0], atol=1e-5)
     code, _, err = run_cli(capsys, "probe", tmp_path / "ens", "--data", npz_spec, "--labels-per-class", "2")
-    assert code == 2 and "is a 'semisup-ensemble' run" in err
+    assert code == 2 and "is a 'semisup-ensemble' run; load it with SemiSupervisedEnsemble.load, or use one of its member folders" in err
 
 
 def test_features_of_two_runs_side_by_side(capsys, tmp_path, run, npz_spec):

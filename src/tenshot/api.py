@@ -234,7 +234,9 @@ class Pretrainer(TransformerMixin, BaseEstimator):
         if method is not None and method != saved:
             raise CheckpointError(f"{path} was saved by method {saved!r}, not {method!r}; load it as {saved!r}")
         if config.get("kind", "pretrain") not in cls.KINDS:
-            raise CheckpointError(f"{path} is a {config.get('kind')!r} run; load it with the class that made it")
+            hint = (f"SemiSupervisedEnsemble.load, or use one of its member folders ({path / 'member-0'})"
+                    if config.get("kind") == SemiSupervisedEnsemble.KIND else "the class that made it")
+            raise CheckpointError(f"{path} is a {config.get('kind')!r} run; load it with {hint}")
         try:
             rep = cls.from_config(config)
             method_cls, method_config, train = rep.configs()
