@@ -399,11 +399,11 @@ def _semisup_ensemble(clf, data: str | Dataset, ds: Dataset, data_name: str, out
 
     params = SemiSupervisedEnsemble(clf, n_members=members).member_params()
     names = [f"member-{k}" for k in range(members)]
+    config = {"tenshot": __version__, "kind": SemiSupervisedEnsemble.KIND, "method": clf.method, "members": names,
+              "seeds": [p["seed"] for p in params], "data": data_name, "labels_per_class": common["labels_per_class"],
+              "label_seed": common["label_seed"]}
     with io.output_run(out, force=force) as run_dir:
-        io.write_json(run_dir / io.CONFIG, {
-            "tenshot": __version__, "kind": SemiSupervisedEnsemble.KIND, "method": clf.method, "members": names,
-            "seeds": [p["seed"] for p in params], "data": data_name, "labels_per_class": common["labels_per_class"],
-            "label_seed": common["label_seed"], "status": "running"})
+        io.write_json(run_dir / io.CONFIG, {**config, "status": "running"})
         tasks = []
         for name, p in zip(names, params):
             engine = {k: v for k, v in p.items() if k in TrainConfig.__dataclass_fields__}
@@ -422,6 +422,5 @@ def _semisup_ensemble(clf, data: str | Dataset, ds: Dataset, data_name: str, out
                    "labels_per_class": common["labels_per_class"], "label_seed": common["label_seed"],
                    "n_labeled": len(idx), "n_unlabeled": results[0]["n_unlabeled"], "members": members}
         io.write_json(run_dir / io.METRICS, metrics)
-        config = io.read_json(run_dir / io.CONFIG)
         io.write_json(run_dir / io.CONFIG, {**config, "status": "done"})
     return metrics
