@@ -369,7 +369,7 @@ class FewShotClassifier(ClassifierMixin, BaseEstimator):
 
 
 class SemiSupervisedClassifier(ClassifierMixin, Pretrainer):
-    """Train a semi-supervised method (``ssae``, ``ssvae``, ``ssgan``) on images of which a
+    """Train a semi-supervised method (``ssae``, ``ssvae``, ``ssgan``, ``s4l``) on images of which a
     few are labeled, then ``predict`` / ``predict_proba``; ``transform`` still gives features.
 
     ``fit(X, y)``: ``y`` has a label for the labeled images and ``-1`` for the unlabeled

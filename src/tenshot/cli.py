@@ -215,11 +215,11 @@ def build_parser(argv: list[str]) -> Parser:
     add_run_options(p, argv, "pretrain", resume=True)
     p.set_defaults(func=cmd_pretrain)
 
+    semi = [name for name, (cls, _) in METHODS.items() if getattr(cls, "needs_labels", False)]
     p = verbs.add_parser("semisup", help="semi-supervised training from a few labels and all unlabeled images",
-                         description="Train METHOD (ssae, ssvae, ssgan) on every train image, of which --labels-per-class "
+                         description=f"Train METHOD ({', '.join(semi)}) on every train image, of which --labels-per-class "
                          "per class are labeled; score the classifier once on the test split.")
-    p.add_argument("method", metavar="METHOD", help="a semi-supervised method: " + ", ".join(
-        name for name, (cls, _) in METHODS.items() if getattr(cls, "needs_labels", False)))
+    p.add_argument("method", metavar="METHOD", help="a semi-supervised method: " + ", ".join(semi))
     add_data_options(p)
     p.add_argument("--labels-per-class", type=int, required=True, help="labeled images per class, e.g. 10")
     p.add_argument("--label-seed", type=int, default=0, help="which labeled images are drawn (default: 0)")

@@ -18,6 +18,7 @@ from tenshot.methods.wta import WTAAutoencoder, WTAConfig
 from tenshot.methods.colorization import Colorization, ColorizationConfig
 from tenshot.methods.context import Context, ContextConfig
 from tenshot.methods.rotation import Rotation, RotationConfig
+from tenshot.methods.s4l import S4LConfig, S4LRotation
 from tenshot.methods.exemplar import Exemplar, ExemplarConfig
 from tenshot.methods.simclr import SimCLR, SimCLRConfig
 
@@ -39,6 +40,7 @@ METHODS: dict[str, tuple[type[Method], type[Config]]] = {
     "ssae": (SemiSupervisedAE, SSAEConfig),
     "ssvae": (SemiSupervisedVAE, SSVAEConfig),
     "ssgan": (SSGAN, SSGANConfig),
+    "s4l": (S4LRotation, S4LConfig),
     # self-supervised
     "rotation": (Rotation, RotationConfig),
     "context": (Context, ContextConfig),

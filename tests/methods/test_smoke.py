@@ -25,6 +25,7 @@ SMALL = {
     "ssgan": {"n_classes": 3, "hidden": (16, 8), "g_hidden": (8,), "width": 4, "latent_dim": 4},
     "ssae": {"latent_dim": 8, "width": 4, "n_classes": 3},
     "ssvae": {"latent_dim": 4, "width": 4, "n_classes": 3, "ll_samples": 2},
+    "s4l": {"latent_dim": 8, "width": 4, "n_classes": 3},
     "simclr": {"latent_dim": 8, "width": 4, "proj_hidden": 8, "proj_dim": 4},
     "exemplar": {"latent_dim": 8, "width": 4, "n_exemplars": 4},
     "rotation": {"latent_dim": 8, "width": 4},

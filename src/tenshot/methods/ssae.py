@@ -39,17 +39,23 @@ class JointClassifier:
     with the method's own loss; ``logits``/``predict_proba`` for the fitted classifier."""
 
     needs_labels = True
+    # The attribute holding the linear head: "head" keeps saved ssae/ssvae runs loadable;
+    # a base that already has a "head" (rotation's pretext classifier) names another.
+    class_head_name = "head"
 
     def build_head(self, code_dim: int) -> None:
         if self.config.n_classes < 2:  # type: ignore[attr-defined]
             raise ConfigError("n_classes is not set: fit through SemiSupervisedClassifier, which sets it from the labels")
-        self.head = nn.Linear(code_dim, self.config.n_classes)  # type: ignore[attr-defined]
+        setattr(self, self.class_head_name, nn.Linear(code_dim, self.config.n_classes))  # type: ignore[attr-defined]
+
+    def class_logits(self, x: torch.Tensor) -> torch.Tensor:
+        return getattr(self, self.class_head_name)(self.code(x))
 
     def losses(self, x: torch.Tensor, x_labeled: torch.Tensor | None = None, y_labeled: torch.Tensor | None = None):
         terms = super().losses(x)  # type: ignore[misc]
         if x_labeled is None:  # unlabeled-only batch (e.g. the engine's shape check)
             return terms
-        logits = self.head(self.code(x_labeled))
+        logits = self.class_logits(x_labeled)
         ce = F.cross_entropy(logits, y_labeled)
         acc = (logits.argmax(1) == y_labeled).float().mean()
         loss = terms["loss"] + self.config.classifier_weight * ce  # type: ignore[attr-defined]
@@ -60,7 +66,7 @@ class JointClassifier:
         """Class logits (N, n_classes), in eval mode, in batches."""
         with eval_mode(self):  # type: ignore[arg-type]
             device = next(self.parameters()).device  # type: ignore[attr-defined]
-            out = [self.head(self.code(x[i : i + batch_size].to(device))).cpu() for i in range(0, len(x), batch_size)]
+            out = [self.class_logits(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
         return torch.cat(out)
 
 
