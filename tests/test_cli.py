@@ -213,6 +213,41 @@ def test_semisup_ensemble_of_members_trained_side_by_side(capsys, tmp_path, npz_
     assert code == 2 and "is a 'semisup-ensemble' run; load it with SemiSupervisedEnsemble.load, or use one of its member folders" in err
 
 
+def test_features_with_the_mirror_view_then_semisup_with_views(capsys, tmp_path, run, npz_spec):
+    """--views flip: each row also holds the mirror image's features, scaled with the plain
+    images' ranges; `semisup ssgan --views` trains on them and scores a view-averaged D."""
+    from tenshot.api import Pretrainer, SemiSupervisedClassifier
+
+    src = np.load(npz_spec[4:])
+    rep = Pretrainer.load(run)
+    raw = rep.transform(src["x"][:, None])
+    mirror = rep.transform(src["x"][:, None, :, ::-1].copy())
+    code, out, err = run_cli(capsys, "features", run, "--data", npz_spec, "--out", tmp_path / "v.npz", "--scale",
+                             "feature", "--views", "flip")
+    assert code == 0, err
+    assert f"60 train and 24 test rows of {raw.shape[1]} features, 2 views each (scale: feature)" in out
+    v = np.load(tmp_path / "v.npz")
+    lo, hi = v["scale_range"][0]
+    assert np.allclose([lo, hi], np.percentile(raw, [0.1, 99.9]))  # the ranges of the plain images alone
+    tops = v["feature_hi"]
+    assert v["x"].shape == (60, 2, 1, raw.shape[1]) and v["x_test"].shape == (24, 2, 1, raw.shape[1])
+    assert np.allclose(v["x"][:, 0, 0], np.clip((raw - lo) / (tops - lo), 0, 1), atol=1e-6)
+    assert np.allclose(v["x"][:, 1, 0], np.clip((mirror - lo) / (tops - lo), 0, 1), atol=1e-6)
+    assert not np.allclose(v["x"][:, 0], v["x"][:, 1])
+    argv = ["semisup", "ssgan", "--data", f"npz:{tmp_path / 'v.npz'}", "--labels-per-class", "2", "--epochs", "1",
+            "--batch-size", "16", "--hidden", "16,8", "--g-hidden", "8", "--no-progress"]
+    code, out, err = run_cli(capsys, *argv, "--out", tmp_path / "ss", "--views")
+    assert code == 0, err
+    clf = SemiSupervisedClassifier.load(tmp_path / "ss")
+    assert clf.model_.n_views == 2 and clf.model_.net_shape == (1, 1, raw.shape[1])
+    assert clf.model_.sample(3).shape == (3, 1, 1, raw.shape[1])  # G makes one view
+    metrics = json.loads((tmp_path / "ss" / "metrics.json").read_text())
+    assert metrics["test_accuracy"] == pytest.approx(np.mean(clf.predict(v["x_test"]) == v["y_test"]))
+    code, _, err = run_cli(capsys, *argv, "--out", tmp_path / "bad", "--data", npz_spec, "--views")
+    assert code == 2 and "views needs feature rows with several views" in err and "--views flip" in err
+    assert not (tmp_path / "bad").exists()
+
+
 def test_features_of_two_runs_side_by_side(capsys, tmp_path, run, npz_spec):
     """Several runs: their features concatenated in the order given, each scaled by its
     own range, so a run with large features does not squash the other's."""

@@ -243,13 +243,14 @@ def score(run: Path, data: str | None = None, *, data_dir: str | None = None, n:
 
 
 FEATURE_SCALES = ("unit", "feature", "none")
+FEATURE_VIEWS = ("none", "flip")
 # "feature": no feature's range is taken narrower than this share of its run's range, so a
 # near-constant (dead) feature is not blown up into noise the size of a live one.
 FEATURE_RANGE_FLOOR = 0.05
 
 
 def export_features(runs: Path | str | Iterable[Path | str], data: str | Dataset, out: Path, *,
-                    data_dir: str | None = None, scale: str = "unit") -> dict[str, Any]:
+                    data_dir: str | None = None, scale: str = "unit", views: str = "none") -> dict[str, Any]:
     """Write ``out`` (.npz): the runs' features of the train images of ``data`` as ``x``
     (N, D) and of its test images as ``x_test``, with ``y`` / ``y_test`` where the data has
     labels, so that other tools -- or tenshot itself, ``--data npz:OUT`` -- can learn from
@@ -276,9 +277,17 @@ def export_features(runs: Path | str | Iterable[Path | str], data: str | Dataset
     ssgan's input noise of 0.3; spread to their own range, the ssgan on them scored +0.6 /
     +1.1 / +1.3 on three dev splits (``ssgan_on_rotation_w48_features_dev_amx_cpu`` in
     ``benchmarks/semisup_dev.json``).
-    "none": as they are."""
+    "none": as they are.
+
+    ``views`` "flip": each row also holds the features of the mirror image (flipped left to
+    right), scaled with the ranges of the images as they are: ``x`` is (N, 2, 1, D), a view
+    per channel, for the ssgan's ``--views`` (augmentation and test-time averaging in
+    feature space); a probe reads the two views side by side. Not for data whose mirror
+    image is another class (digits)."""
     if scale not in FEATURE_SCALES:
         raise ConfigError(f"unknown scale {scale!r}: use one of {', '.join(FEATURE_SCALES)}")
+    if views not in FEATURE_VIEWS:
+        raise ConfigError(f"unknown views {views!r}: use one of {', '.join(FEATURE_VIEWS)}")
     out = Path(out)
     if out.suffix != ".npz":
         raise ConfigError(f"--out must name an .npz file, got {out}")
@@ -291,19 +300,24 @@ def export_features(runs: Path | str | Iterable[Path | str], data: str | Dataset
     blocks: dict[str, list[np.ndarray]] = {k: [] for k in splits}
     ranges, tops = [], []
     for rep in reps:
-        feats = {k: rep.transform(v) for k, v in splits.items()}
+        # (N, V, D): the images' features, then their mirror images' with views "flip"
+        feats = {k: np.stack([rep.transform(v)] + ([rep.transform(v.flip(-1))] if views == "flip" else []), 1)
+                 for k, v in splits.items()}
         if scale != "none":
-            lo, hi = np.percentile(feats["x"], [0.1, 99.9])
+            plain = feats["x"][:, 0]  # the ranges come from the images as they are
+            lo, hi = np.percentile(plain, [0.1, 99.9])
             hi = hi if hi > lo else lo + 1.0  # constant features: all 0 rather than a division by 0
             ranges.append([lo, hi])
             if scale == "feature":
-                hi = np.clip(np.percentile(feats["x"], 99.9, axis=0), lo + FEATURE_RANGE_FLOOR * (hi - lo), hi)
+                hi = np.clip(np.percentile(plain, 99.9, axis=0), lo + FEATURE_RANGE_FLOOR * (hi - lo), hi)
                 tops.append(hi)
             feats = {k: np.clip((v - lo) / (hi - lo), 0.0, 1.0) for k, v in feats.items()}
         for k, v in feats.items():
             blocks[k].append(v.astype(np.float32, copy=False))
-    arrays = {k: np.concatenate(v, axis=1) for k, v in blocks.items()}
-    arrays["feature_dims"] = np.array([b.shape[1] for b in blocks["x"]], dtype=np.int64)
+    arrays = {k: np.concatenate(v, axis=2) for k, v in blocks.items()}
+    # one view: rows (N, D) as before; several: (N, V, 1, D), a view per channel
+    arrays.update({k: v[:, 0] if views == "none" else v[:, :, None] for k, v in arrays.items()})
+    arrays["feature_dims"] = np.array([b.shape[2] for b in blocks["x"]], dtype=np.int64)
     if scale != "none":
         arrays["scale_range"] = np.array(ranges, dtype=np.float64)
     if scale == "feature":
@@ -315,7 +329,7 @@ def export_features(runs: Path | str | Iterable[Path | str], data: str | Dataset
     with io.atomic_path(out) as tmp, open(tmp, "wb") as fh:  # a handle: np.savez would add ".npz" to the temp name
         np.savez(fh, **arrays)
     return {"out": out, "shape": arrays["x"].shape, "n_test": len(arrays.get("x_test", [])), "scale": scale,
-            "feature_dims": arrays["feature_dims"].tolist()}
+            "views": views, "feature_dims": arrays["feature_dims"].tolist()}
 
 
 def semisup(
@@ -352,14 +366,16 @@ def semisup(
     data_name = data if isinstance(data, str) else ds.name
     _check_semisup_data(ds, data_name)
     idx = few_label_indices(ds.y_train, labels_per_class, seed=label_seed, classes=ds.classes)
+    clf.classes_ = np.unique(ds.y_train.numpy()[idx])  # so the config written below already has the head's size
+    clf.check(ds.input_shape)  # the method built once: options that do not fit this data fail before any folder is made
     if members > 1:
+        del clf.classes_
         return _semisup_ensemble(clf, data, ds, data_name, Path(out), idx, force, members, jobs,
                                  dict(labels_per_class=labels_per_class, label_seed=label_seed, data_dir=data_dir,
                                       method_options=method_options))
     y = np.full(len(ds.x_train), -1)
     y[idx] = ds.y_train.numpy()[idx]
     with io.output_run(Path(out), force=force) as run_dir:
-        clf.classes_ = np.unique(y[idx])  # so the config written now already has the head's size
         clf.input_shape_ = ds.input_shape
         io.write_json(run_dir / io.CONFIG, {**clf.run_config(data_name), "status": "running"})
         del clf.classes_, clf.input_shape_

@@ -317,6 +317,29 @@ def test_linear_decay_and_the_learning_rates_at_the_end_of_a_run():
         assert opt_g.param_groups[0]["lr"] == pytest.approx(0.003 * last_factor)
 
 
+def test_views_train_on_one_random_view_per_example_and_classify_by_the_views_mean_probabilities():
+    """--views: a real batch (N, V, 1, D) gives D one view of each example (the same for D's
+    and G's step); G makes one view; evaluation averages D's class probabilities over them."""
+    m = make((2, 1, 10), views=True)
+    assert m.n_views == 2 and m.net_shape == (1, 1, 10) and m.architecture == "mlp"
+    x = torch.rand(64, 2, 1, 10)
+    picked = m.one_view(x)
+    assert picked.shape == (64, 1, 1, 10)
+    from_first = (picked[:, 0] == x[:, 0]).all(-1).all(-1)
+    from_second = (picked[:, 0] == x[:, 1]).all(-1).all(-1)
+    assert (from_first | from_second).all() and from_first.any() and from_second.any()
+    final = fit(m, x[:6], ONE_STEP, labeled=(x[:6], torch.arange(6) % 3))["final"]
+    assert np.isfinite(final["loss"]) and m.sample(2).shape == (2, 1, 1, 10)
+    m.eval()
+    with torch.no_grad():
+        per_view = [torch.softmax(m.ema.module(x[:, k : k + 1])[0], 1) for k in range(2)]
+    assert torch.allclose(torch.softmax(m.logits(x), 1), (per_view[0] + per_view[1]) / 2, atol=1e-6)
+    hidden = [m.ema.module.body(x[:, k : k + 1]) for k in range(2)]
+    assert torch.allclose(m.encode(x), (hidden[0] + hidden[1]) / 2, atol=1e-6)
+    with pytest.raises(ConfigError, match=r"views needs feature rows with several views, shape \(V, 1, D\)"):
+        make((1, 8, 8), views=True)
+
+
 @pytest.mark.parametrize("options, message", [
     ({"lr_decay_start": 1.5}, r"lr_decay_start must be in \[0, 1\]"),
     ({"ema_decay": 1.0}, r"ema_decay must be in \[0, 1\)"),
