@@ -50,9 +50,9 @@ def test_one_step_moves_both_players(cls, shape, technique):
     assert feats.ndim == 2 and len(feats) == 6 and torch.isfinite(feats).all()
 
 
-@pytest.mark.parametrize("shape", [(1, 8, 8), (3, 12, 12), (1, 28, 28)])
-def test_dcgan_features_are_every_conv_layer_max_pooled_to_4x4(shape):
-    gan = make(DCGAN, shape, n_blocks=3)
+@pytest.mark.parametrize("shape, depth", [((1, 8, 8), 1), ((3, 12, 12), 1), ((1, 28, 28), 1), ((1, 28, 28), 2)])
+def test_dcgan_features_are_every_conv_layer_max_pooled_to_4x4(shape, depth):
+    gan = make(DCGAN, shape, n_blocks=3, depth=depth)
     x = torch.rand(3, *shape)
     feats = gan.features(x)
     with torch.no_grad():

@@ -125,6 +125,21 @@ def test_dcgan_discriminator_layout_and_features():
     assert with_mbd.out.in_features == 64 + 100 and with_mbd(x)[0].shape == (5,)
 
 
+def test_deeper_discriminator_blocks_add_same_resolution_3x3_convs_and_keep_the_feature_sizes():
+    x = torch.rand(5, 3, 12, 12)
+    shallow = conv_discriminator((3, 12, 12), width=4, n_blocks=3, kernel=5)
+    deep = conv_discriminator((3, 12, 12), width=4, n_blocks=3, kernel=5, depth=3)
+    assert [f.shape for f in deep.features(x)] == [f.shape for f in shallow.features(x)]
+    for block in deep.blocks:
+        convs = [m for m in block if isinstance(m, nn.Conv2d)]
+        assert [c.stride for c in convs] == [(2, 2), (1, 1), (1, 1)] and convs[1].kernel_size == (3, 3)
+        assert sum(isinstance(m, nn.LeakyReLU) for m in block) == 3
+    # Only the input conv goes without batch norm: the extra convs of block 0 see features, not pixels.
+    assert [type(m) for m in deep.blocks[0] if not isinstance(m, (nn.Conv2d, nn.LeakyReLU))] == [
+        nn.Identity, nn.BatchNorm2d, nn.BatchNorm2d
+    ]
+
+
 def test_mlp_discriminator_features_are_hidden_layers():
     d = mlp_discriminator((1, 8, 8), hidden=(16, 8), minibatch_discrimination=True)
     x = torch.rand(3, 1, 8, 8)

@@ -12,6 +12,13 @@ GANs via Auxiliary Rotation Loss"): D also tells which of four quarter turns a r
 got (weight beta = ``rotation_loss``), and G is rewarded when D can tell its images' turns
 too (weight alpha = ``rotation_loss_g``). The pretext keeps D's features from forgetting
 what real images look like while the generator moves, which is what a probe reads.
+
+DCGAN's ``depth`` > 1 stacks 3x3 convs after each of D's stride-2 convs, as rotation's
+``--depth``: what moved the rotation net's features moved D's too. On Fashion-MNIST with 10
+labels per class, D at 48 channels with two 3x3 convs per block (``--width 48 --kernel 3
+--depth 2 --virtual-batchnorm --rotation-loss 1``, 10 epochs, 34 min on a 2-core CPU) probes
+``linear`` 76.6%, against 75.7% for the paper's one 5x5 conv at 64 channels after 20
+epochs (``benchmarks/generative.json``).
 """
 
 from __future__ import annotations
@@ -94,6 +101,10 @@ class DCGANConfig(AdversarialConfig):
     width: int = opt(64, "channels of D's first conv (doubled in each next one; G mirrors D)", positive=True)
     n_blocks: int = opt(3, "stride-2 conv layers in each network", positive=True)
     kernel: int = opt(5, "conv kernel size, odd (5 as in the paper; 3 is about 3x cheaper)", positive=True)
+    depth: int = opt(
+        1, "convs in each of D's blocks: its stride-2 conv and depth - 1 more 3x3 convs at the same resolution "
+        "(as rotation's --depth; G keeps one)", positive=True,
+    )
 
     def validate(self) -> None:
         super().validate()
@@ -280,7 +291,9 @@ class DCGAN(GAN):
     def build(self, config: DCGANConfig, reference_size: int) -> tuple[Generator, Discriminator]:
         arch = dict(width=config.width, n_blocks=config.n_blocks, kernel=config.kernel)
         g = ConvGenerator(self.input_shape, config.latent_dim, reference_size=reference_size, **arch)
-        d = conv_discriminator(self.input_shape, minibatch_discrimination=config.minibatch_discrimination, **arch)
+        d = conv_discriminator(
+            self.input_shape, minibatch_discrimination=config.minibatch_discrimination, depth=config.depth, **arch
+        )
         g.apply(dcgan_init)
         d.apply(dcgan_init)
         return g, d

@@ -231,20 +231,31 @@ def mlp_discriminator(
 
 
 def conv_discriminator(
-    in_shape: tuple[int, int, int], width: int, n_blocks: int, kernel: int = 5, minibatch_discrimination: bool = False
+    in_shape: tuple[int, int, int],
+    width: int,
+    n_blocks: int,
+    kernel: int = 5,
+    minibatch_discrimination: bool = False,
+    depth: int = 1,
 ) -> Discriminator:
     """DCGAN discriminator (Radford et al. 2015): stride-2 convolutions instead of pooling,
-    batch norm on every block but the input one, LeakyReLU(0.2), no fully connected hidden
-    layer: the last map is flattened into the output logit. Sizes: ``conv_sizes``."""
+    batch norm on every layer but the input one, LeakyReLU(0.2), no fully connected hidden
+    layer: the last map is flattened into the output logit. Sizes: ``conv_sizes``.
+
+    ``depth`` > 1 adds ``depth - 1`` 3x3 convs at each block's resolution after its
+    stride-2 conv (VGG's stacking, as ``ConvEncoder``'s): more nonlinearity per block, the
+    same block outputs, so the same feature sizes."""
     channels = [in_shape[0]] + [width * 2**i for i in range(n_blocks)]
-    blocks = [
-        nn.Sequential(
+    blocks = []
+    for i, (a, b) in enumerate(zip(channels[:-1], channels[1:])):
+        layers: list[nn.Module] = [
             nn.Conv2d(a, b, kernel, 2, kernel // 2),
             nn.BatchNorm2d(b) if i > 0 else nn.Identity(),  # not on the input layer: it sees raw pixels
             nn.LeakyReLU(0.2),
-        )
-        for i, (a, b) in enumerate(zip(channels[:-1], channels[1:]))
-    ]
+        ]
+        for _ in range(depth - 1):
+            layers += [nn.Conv2d(b, b, 3, padding=1), nn.BatchNorm2d(b), nn.LeakyReLU(0.2)]
+        blocks.append(nn.Sequential(*layers))
     h, w = conv_sizes(in_shape[1], in_shape[2], n_blocks)[-1]
     return Discriminator(blocks, channels[-1] * h * w, minibatch_discrimination)
 
